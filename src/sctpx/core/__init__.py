@@ -1,0 +1,1 @@
+"""Sans-IO SCTP protocol engine: no sockets, threads, clocks or global randomness."""

@@ -1,0 +1,10 @@
+"""CRC32c for the SCTP checksum (RFC 9260 §6.8, Appendix A), C-accelerated."""
+
+from __future__ import annotations
+
+import google_crc32c
+
+
+def crc32c(data: bytes | bytearray | memoryview) -> int:
+    """The CRC32c (Castagnoli) of ``data``, as an integer."""
+    return int(google_crc32c.value(bytes(data) if isinstance(data, memoryview) else data))

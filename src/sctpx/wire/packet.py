@@ -1,0 +1,87 @@
+"""SCTP packets: the common header and its chunks (RFC 9260 §3, §3.1, §6.8)."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from .chunks import DATA_HDR, KNOWN_CHUNKS, Chunk, DataChunk, UnknownChunk
+from .crc import crc32c
+from .errors import ChecksumError, ParseError
+from .tlv import padding
+
+COMMON_HDR = struct.Struct("!HHI")  # source port, destination port, verification tag
+CHUNK_HDR = struct.Struct("!BBH")  # type, flags, length
+_LE32 = struct.Struct("<I")
+_ZERO4 = b"\x00\x00\x00\x00"
+
+
+@dataclass(slots=True)
+class Packet:
+    """One SCTP packet: common header fields and the chunks it bundles."""
+
+    src_port: int
+    dst_port: int
+    verification_tag: int
+    chunks: list[Chunk] = field(default_factory=list)
+
+
+def _checksum(data: bytes) -> int:
+    # RFC 9260 §6.8 and Appendix A: CRC32c over the packet with the checksum field
+    # zeroed; the reflected result is stored least significant byte first.
+    return crc32c(data[:8] + _ZERO4 + data[12:])
+
+
+def decode_packet(data: bytes, *, verify_checksum: bool = True) -> Packet:
+    """Parse ``data`` into a :class:`Packet`; raises only :class:`ParseError`.
+
+    With ``verify_checksum`` a wrong CRC32c raises :class:`ChecksumError`.
+    """
+    n = len(data)
+    if n < 12:
+        raise ParseError(f"packet of {n} bytes is shorter than the 12-byte common header")
+    if verify_checksum and _LE32.unpack_from(data, 8)[0] != _checksum(data):
+        raise ChecksumError("CRC32c mismatch")
+    src, dst, vtag = COMMON_HDR.unpack_from(data)
+    chunks: list[Chunk] = []
+    off = 12
+    while off < n:
+        if n - off < 4:
+            raise ParseError(f"{n - off} trailing bytes after the last chunk")
+        ctype, flags, length = CHUNK_HDR.unpack_from(data, off)
+        if length < 4:
+            raise ParseError(f"chunk type {ctype}: length {length} below 4")
+        end = off + length
+        if end > n:
+            raise ParseError(f"chunk type {ctype}: length {length} overruns the packet")
+        if ctype == 0:  # DATA, the hot path: §3.3.1
+            if length < 16:
+                raise ParseError(f"DATA: length {length}, below its minimum of 16")
+            tsn, sid, ssn, ppid = DATA_HDR.unpack_from(data, off + 4)
+            chunks.append(DataChunk(tsn, sid, ssn, ppid, data[off + 16 : end], flags))
+        else:
+            cls = KNOWN_CHUNKS.get(ctype)
+            value = data[off + 4 : end]
+            if cls is None:
+                chunks.append(UnknownChunk(ctype, value, flags))
+            else:
+                chunks.append(cls.from_value(flags, value))  # type: ignore[union-attr]
+        off = (end + 3) & ~3
+    return Packet(src, dst, vtag, chunks)
+
+
+def encode_chunk(chunk: Chunk) -> bytes:
+    """One chunk with its header and padding (RFC 9260 §3.2)."""
+    value = chunk.value()
+    length = 4 + len(value)
+    if length > 0xFFFF:
+        raise ValueError(f"chunk type {chunk.type}: {length} bytes exceed the 16-bit length")
+    return CHUNK_HDR.pack(chunk.type, chunk.flags, length) + value + padding(length)
+
+
+def encode_packet(packet: Packet) -> bytes:
+    """Serialise ``packet`` and fill in its CRC32c."""
+    body = b"".join(encode_chunk(c) for c in packet.chunks)
+    hdr = COMMON_HDR.pack(packet.src_port, packet.dst_port, packet.verification_tag)
+    crc = crc32c(hdr + _ZERO4 + body)
+    return hdr + _LE32.pack(crc) + body

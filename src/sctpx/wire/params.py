@@ -1,0 +1,320 @@
+"""INIT / INIT ACK parameters and the HEARTBEAT Info parameter (RFC 9260 §3.2.1, §3.3.2-§3.3.3).
+
+Each parameter is a small dataclass with a ``type`` class attribute; unknown
+parameters are kept byte for byte as :class:`UnknownParam`, whose ``action``
+says what RFC 9260 §3.2.1 wants done with it.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .errors import ParseError
+from .tlv import U32, UnknownAction, encode_tlv, iter_tlvs, param_action
+
+
+@dataclass(slots=True)
+class HeartbeatInfoParam:
+    """RFC 9260 §3.3.5: opaque sender-specific information, echoed by the peer."""
+
+    type: ClassVar[int] = 1
+    info: bytes
+
+    def value(self) -> bytes:
+        return self.info
+
+    @classmethod
+    def from_value(cls, v: bytes) -> HeartbeatInfoParam:
+        return cls(v)
+
+
+@dataclass(slots=True)
+class IPv4AddressParam:
+    """RFC 9260 §3.3.2.1: an IPv4 address of the sender, as dotted text."""
+
+    type: ClassVar[int] = 5
+    address: str
+
+    def value(self) -> bytes:
+        return socket.inet_pton(socket.AF_INET, self.address)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> IPv4AddressParam:
+        if len(v) != 4:
+            raise ParseError(f"IPv4 Address parameter: {len(v)} value bytes, want 4")
+        return cls(socket.inet_ntop(socket.AF_INET, v))
+
+
+@dataclass(slots=True)
+class IPv6AddressParam:
+    """RFC 9260 §3.3.2.1: an IPv6 address of the sender, in compressed text form."""
+
+    type: ClassVar[int] = 6
+    address: str
+
+    def value(self) -> bytes:
+        return socket.inet_pton(socket.AF_INET6, self.address)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> IPv6AddressParam:
+        if len(v) != 16:
+            raise ParseError(f"IPv6 Address parameter: {len(v)} value bytes, want 16")
+        return cls(socket.inet_ntop(socket.AF_INET6, v))
+
+
+@dataclass(slots=True)
+class StateCookieParam:
+    """RFC 9260 §3.3.3.1: the state cookie in an INIT ACK, opaque to its receiver."""
+
+    type: ClassVar[int] = 7
+    cookie: bytes
+
+    def value(self) -> bytes:
+        return self.cookie
+
+    @classmethod
+    def from_value(cls, v: bytes) -> StateCookieParam:
+        return cls(v)
+
+
+@dataclass(slots=True)
+class UnrecognizedParam:
+    """RFC 9260 §3.3.3.1: an INIT parameter we did not know, returned whole (its TLV)."""
+
+    type: ClassVar[int] = 8
+    parameter: bytes
+
+    def value(self) -> bytes:
+        return self.parameter
+
+    @classmethod
+    def from_value(cls, v: bytes) -> UnrecognizedParam:
+        return cls(v)
+
+
+@dataclass(slots=True)
+class CookiePreservativeParam:
+    """RFC 9260 §3.3.2.1: ask for a longer cookie life, in milliseconds."""
+
+    type: ClassVar[int] = 9
+    increment_ms: int
+
+    def value(self) -> bytes:
+        return U32.pack(self.increment_ms)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> CookiePreservativeParam:
+        if len(v) != 4:
+            raise ParseError(f"Cookie Preservative: {len(v)} value bytes, want 4")
+        return cls(U32.unpack(v)[0])
+
+
+@dataclass(slots=True)
+class HostNameAddressParam:
+    """RFC 9260 §3.3.2.1: a host name (NUL-terminated). Decoded so it can be refused; never sent."""
+
+    type: ClassVar[int] = 11
+    hostname: bytes
+
+    def value(self) -> bytes:
+        return self.hostname
+
+    @classmethod
+    def from_value(cls, v: bytes) -> HostNameAddressParam:
+        return cls(v)
+
+
+def _u16_list(v: bytes, what: str) -> tuple[int, ...]:
+    if len(v) % 2:
+        raise ParseError(f"{what}: odd value length {len(v)}")
+    return struct.unpack(f"!{len(v) // 2}H", v)
+
+
+@dataclass(slots=True)
+class SupportedAddressTypesParam:
+    """RFC 9260 §3.3.2.1: the address parameter types (5, 6, 11) the sender accepts."""
+
+    type: ClassVar[int] = 12
+    address_types: tuple[int, ...]
+
+    def value(self) -> bytes:
+        return struct.pack(f"!{len(self.address_types)}H", *self.address_types)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> SupportedAddressTypesParam:
+        return cls(_u16_list(v, "Supported Address Types"))
+
+
+@dataclass(slots=True)
+class RandomParam:
+    """RFC 4895 §3.1 (SCTP-AUTH): random number. Kept opaque; we do not speak AUTH."""
+
+    type: ClassVar[int] = 0x8002
+    random: bytes
+
+    def value(self) -> bytes:
+        return self.random
+
+    @classmethod
+    def from_value(cls, v: bytes) -> RandomParam:
+        return cls(v)
+
+
+@dataclass(slots=True)
+class ChunkListParam:
+    """RFC 4895 §3.2 (SCTP-AUTH): chunk types that must be authenticated."""
+
+    type: ClassVar[int] = 0x8003
+    chunk_types: tuple[int, ...]
+
+    def value(self) -> bytes:
+        return bytes(self.chunk_types)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> ChunkListParam:
+        return cls(tuple(v))
+
+
+@dataclass(slots=True)
+class HmacAlgoParam:
+    """RFC 4895 §3.3 (SCTP-AUTH): HMAC identifiers the sender supports."""
+
+    type: ClassVar[int] = 0x8004
+    hmac_ids: tuple[int, ...]
+
+    def value(self) -> bytes:
+        return struct.pack(f"!{len(self.hmac_ids)}H", *self.hmac_ids)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> HmacAlgoParam:
+        return cls(_u16_list(v, "HMAC Algorithm"))
+
+
+@dataclass(slots=True)
+class SupportedExtensionsParam:
+    """RFC 5061 §4.2.7: chunk types of the extensions the sender supports."""
+
+    type: ClassVar[int] = 0x8008
+    chunk_types: tuple[int, ...]
+
+    def value(self) -> bytes:
+        return bytes(self.chunk_types)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> SupportedExtensionsParam:
+        return cls(tuple(v))
+
+
+@dataclass(slots=True)
+class ForwardTsnSupportedParam:
+    """RFC 3758 §3.1: the sender speaks PR-SCTP (FORWARD TSN)."""
+
+    type: ClassVar[int] = 0xC000
+
+    def value(self) -> bytes:
+        return b""
+
+    @classmethod
+    def from_value(cls, v: bytes) -> ForwardTsnSupportedParam:
+        if v:
+            raise ParseError(f"Forward-TSN-Supported: {len(v)} value bytes, want 0")
+        return cls()
+
+
+@dataclass(slots=True)
+class AdaptationLayerIndicationParam:
+    """RFC 5061 §4.2.8: a 32-bit adaptation code point for the upper layer."""
+
+    type: ClassVar[int] = 0xC006
+    indication: int
+
+    def value(self) -> bytes:
+        return U32.pack(self.indication)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> AdaptationLayerIndicationParam:
+        if len(v) != 4:
+            raise ParseError(f"Adaptation Layer Indication: {len(v)} value bytes, want 4")
+        return cls(U32.unpack(v)[0])
+
+
+@dataclass(slots=True)
+class UnknownParam:
+    """A parameter type we do not implement, kept byte for byte (RFC 9260 §3.2.1)."""
+
+    type: int
+    body: bytes
+
+    @property
+    def action(self) -> UnknownAction:
+        return param_action(self.type)
+
+    def value(self) -> bytes:
+        return self.body
+
+    def tlv(self) -> bytes:
+        """The whole parameter as sent, for an Unrecognized Parameter report."""
+        return encode_tlv(self.type, self.body)
+
+
+Param = (
+    HeartbeatInfoParam
+    | IPv4AddressParam
+    | IPv6AddressParam
+    | StateCookieParam
+    | UnrecognizedParam
+    | CookiePreservativeParam
+    | HostNameAddressParam
+    | SupportedAddressTypesParam
+    | RandomParam
+    | ChunkListParam
+    | HmacAlgoParam
+    | SupportedExtensionsParam
+    | ForwardTsnSupportedParam
+    | AdaptationLayerIndicationParam
+    | UnknownParam
+)
+
+_KNOWN: dict[int, type[Param]] = {
+    cls.type: cls
+    for cls in (
+        HeartbeatInfoParam,
+        IPv4AddressParam,
+        IPv6AddressParam,
+        StateCookieParam,
+        UnrecognizedParam,
+        CookiePreservativeParam,
+        HostNameAddressParam,
+        SupportedAddressTypesParam,
+        RandomParam,
+        ChunkListParam,
+        HmacAlgoParam,
+        SupportedExtensionsParam,
+        ForwardTsnSupportedParam,
+        AdaptationLayerIndicationParam,
+    )
+}
+
+
+def decode_param(t: int, v: bytes) -> Param:
+    cls = _KNOWN.get(t)
+    if cls is None:
+        return UnknownParam(t, v)
+    return cls.from_value(v)  # type: ignore[union-attr]
+
+
+def decode_params(data: bytes, what: str = "parameter") -> tuple[Param, ...]:
+    """All parameters in ``data`` (the variable part of a chunk or cause)."""
+    return tuple(decode_param(t, data[s:e]) for t, s, e in iter_tlvs(data, what))
+
+
+def encode_param(p: Param) -> bytes:
+    """One parameter with its padding."""
+    return encode_tlv(p.type, p.value())
+
+
+def encode_params(params: tuple[Param, ...] | list[Param]) -> bytes:
+    return b"".join(encode_tlv(p.type, p.value()) for p in params)
