@@ -191,11 +191,13 @@ class _HeartbeatBase:
 
     @staticmethod
     def _info(v: bytes, what: str) -> bytes:
-        # §3.3.5/§3.3.6: the value is one Heartbeat Info TLV (type 1).
-        for t, s, e in iter_tlvs(v, f"{what} parameter"):
-            if t == 1:
-                return v[s:e]
-        raise ParseError(f"{what}: no Heartbeat Info parameter")
+        # §3.3.5/§3.3.6: the value is exactly one Heartbeat Info TLV (type 1).
+        tlvs = list(iter_tlvs(v, f"{what} parameter"))
+        if len(tlvs) != 1 or tlvs[0][0] != 1:
+            found = [hex(t) for t, _, _ in tlvs]
+            raise ParseError(f"{what}: want one Heartbeat Info parameter, found types {found}")
+        _, s, e = tlvs[0]
+        return v[s:e]
 
 
 @dataclass(slots=True)
@@ -280,6 +282,12 @@ class _EmptyBase:
     def value(self) -> bytes:
         return b""
 
+    @staticmethod
+    def _check_empty(v: bytes, what: str) -> None:
+        # §3.3.9, §3.3.12, §3.3.13: these chunks are exactly 4 bytes long.
+        if v:
+            raise ParseError(f"{what}: length {len(v) + 4}, want 4")
+
 
 @dataclass(slots=True)
 class ShutdownAckChunk(_EmptyBase):
@@ -289,6 +297,7 @@ class ShutdownAckChunk(_EmptyBase):
 
     @classmethod
     def from_value(cls, flags: int, v: bytes) -> ShutdownAckChunk:
+        cls._check_empty(v, "SHUTDOWN ACK")
         return cls(flags)
 
 
@@ -300,6 +309,7 @@ class CookieAckChunk(_EmptyBase):
 
     @classmethod
     def from_value(cls, flags: int, v: bytes) -> CookieAckChunk:
+        cls._check_empty(v, "COOKIE ACK")
         return cls(flags)
 
 
@@ -315,6 +325,7 @@ class ShutdownCompleteChunk(_EmptyBase):
 
     @classmethod
     def from_value(cls, flags: int, v: bytes) -> ShutdownCompleteChunk:
+        cls._check_empty(v, "SHUTDOWN COMPLETE")
         return cls(flags)
 
 

@@ -8,3 +8,8 @@ import google_crc32c
 def crc32c(data: bytes | bytearray | memoryview) -> int:
     """The CRC32c (Castagnoli) of ``data``, as an integer."""
     return int(google_crc32c.value(bytes(data) if isinstance(data, memoryview) else data))
+
+
+def crc32c_extend(crc: int, data: bytes | bytearray | memoryview) -> int:
+    """The CRC32c of the bytes behind ``crc`` followed by ``data``, without joining them."""
+    return int(google_crc32c.extend(crc, bytes(data) if isinstance(data, memoryview) else data))

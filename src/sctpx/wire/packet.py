@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .chunks import DATA_HDR, KNOWN_CHUNKS, Chunk, DataChunk, UnknownChunk
-from .crc import crc32c
+from .crc import crc32c, crc32c_extend
 from .errors import ChecksumError, ParseError
 from .tlv import padding
 
@@ -29,14 +29,18 @@ class Packet:
 def _checksum(data: bytes) -> int:
     # RFC 9260 §6.8 and Appendix A: CRC32c over the packet with the checksum field
     # zeroed; the reflected result is stored least significant byte first.
-    return crc32c(data[:8] + _ZERO4 + data[12:])
+    return crc32c_extend(crc32c(data[:8] + _ZERO4), data[12:])
 
 
-def decode_packet(data: bytes, *, verify_checksum: bool = True) -> Packet:
+def decode_packet(data: bytes | bytearray | memoryview, *, verify_checksum: bool = True) -> Packet:
     """Parse ``data`` into a :class:`Packet`; raises only :class:`ParseError`.
 
     With ``verify_checksum`` a wrong CRC32c raises :class:`ChecksumError`.
+    Every chunk must be followed by its zero-to-three padding bytes, the last one
+    too (RFC 9260 §3.2: the sender MUST pad); their contents are ignored.
     """
+    if type(data) is not bytes:
+        data = bytes(data)
     n = len(data)
     if n < 12:
         raise ParseError(f"packet of {n} bytes is shorter than the 12-byte common header")
@@ -67,6 +71,8 @@ def decode_packet(data: bytes, *, verify_checksum: bool = True) -> Packet:
             else:
                 chunks.append(cls.from_value(flags, value))  # type: ignore[union-attr]
         off = (end + 3) & ~3
+        if off > n:
+            raise ParseError(f"chunk type {ctype}: the packet ends inside its padding")
     return Packet(src, dst, vtag, chunks)
 
 
@@ -83,5 +89,5 @@ def encode_packet(packet: Packet) -> bytes:
     """Serialise ``packet`` and fill in its CRC32c."""
     body = b"".join(encode_chunk(c) for c in packet.chunks)
     hdr = COMMON_HDR.pack(packet.src_port, packet.dst_port, packet.verification_tag)
-    crc = crc32c(hdr + _ZERO4 + body)
+    crc = crc32c_extend(crc32c(hdr + _ZERO4), body)
     return hdr + _LE32.pack(crc) + body
