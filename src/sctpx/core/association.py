@@ -1,0 +1,675 @@
+"""One SCTP association: the RFC 9260 state machine as a conductor.
+
+It reads chunks addressed to it and hands each to a short handler; paths,
+heartbeats and failure detection live in :mod:`.pathmgr`; parameter reading
+in :mod:`.handshake`; every state change goes through :meth:`_set_state`,
+which checks it against :data:`.states.TRANSITIONS`.
+
+Timer keys: ``("t1", ip)`` T1-init per destination, ``("t1c", ip)`` T1-cookie,
+``("stagger",)`` sctpx's staggered INIT, ``("t2",)`` T2-shutdown, ``("t5",)``
+T5-shutdown-guard, plus those of the path manager.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from .. import wire as w
+from .config import Config
+from .context import EndpointContext
+from .cookie import CookieState
+from .events import AssocChange, AssocChangeState, RemoteError, ShutdownEvent
+from .handshake import (
+    InitParams,
+    Offer,
+    address_param,
+    init_ack_defect,
+    read_params,
+    setup_params,
+)
+from .path import Path
+from .pathmgr import PathManager
+from .states import SETUP_STATES, UP_STATES, State, check_transition
+from .timers import Timers
+from .types import Addr, UnreachableKind
+
+S = State
+
+
+class Association:
+    """The TCB of one association (RFC 9260 §14) and the rules that drive it."""
+
+    def __init__(self, ctx: EndpointContext, assoc_id: int, cfg: Config, peer_port: int) -> None:
+        self.ctx = ctx
+        self.id = assoc_id
+        self.cfg = cfg
+        self.state = S.CLOSED
+        self.timers = Timers()
+        self.pm = PathManager(ctx, assoc_id, self.timers)
+        self.pm.cfg = cfg
+        self.pm.peer_port = peer_port
+        self.peer_port = peer_port
+        self.local_tag = 0
+        self.local_tsn = 0  # our Initial TSN
+        self.peer_tsn = 0  # the peer's Initial TSN
+        self.peer_rwnd = 0
+        self.local_tie_tag = 0
+        self.peer_tie_tag = 0
+        self.outbound_streams = 0
+        self.inbound_streams = 0
+        self.peer_pr_sctp = False
+        self.listed: list[str] = []
+        self.version = 0  # bumped when tags or addresses change, for the endpoint's indexes
+        # Set-up (§5.1): the INIT is built once and resent byte for byte (INIT-06).
+        self._init_packet = b""
+        self._init_sends = 0
+        self._init_retransmits = 0
+        self._init_sent_at: dict[str, float] = {}
+        self._cursor = 0
+        self._cookie_chunks: list[w.Chunk] = []
+        self._cookie_sends = 0
+        self._cookie_sent_at = 0.0
+        self._cookie_dst = ""
+        self._preservative_ms = 0
+        self._last_refusal = UnreachableKind.PORT
+        self._t2_dst = ""
+        self._handlers: dict[type, Callable[[Any, Addr, Addr, float], None]] = {
+            w.InitAckChunk: self._on_init_ack,
+            w.CookieAckChunk: self._on_cookie_ack,
+            w.HeartbeatChunk: self._on_heartbeat,
+            w.HeartbeatAckChunk: self._on_heartbeat_ack,
+            w.AbortChunk: self._on_abort,
+            w.ShutdownChunk: self._on_shutdown,
+            w.ShutdownAckChunk: self._on_shutdown_ack,
+            w.ShutdownCompleteChunk: self._on_shutdown_complete,
+            w.ErrorChunk: self._on_error,
+        }
+
+    # ----- small helpers -----
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        return self.pm.paths
+
+    @property
+    def peer_tag(self) -> int:
+        return self.pm.peer_tag
+
+    @peer_tag.setter
+    def peer_tag(self, tag: int) -> None:
+        self.pm.peer_tag = tag
+
+    def _set_state(self, new: State) -> None:
+        check_transition(self.state, new)
+        self.state = new
+        self.version += 1
+
+    def _event(
+        self, state: AssocChangeState, error: int = 0, causes: tuple[w.Cause, ...] = ()
+    ) -> None:
+        self.ctx.events.append(
+            AssocChange(self.id, state, error, self.outbound_streams, self.inbound_streams, causes)
+        )
+
+    def _close(
+        self, state: AssocChangeState, error: int = 0, causes: tuple[w.Cause, ...] = ()
+    ) -> None:
+        """Delete the TCB (§9.1) and tell the user how it ended."""
+        self.timers.stop_all()
+        self._set_state(S.CLOSED)
+        self._event(state, error, causes)
+
+    def _reply(self, chunks: list[w.Chunk], vtag: int, src: Addr, dst: Addr) -> None:
+        """Answer to where a packet came from, from the address it arrived at (MH-02)."""
+        self.ctx.send(chunks, vtag, self.peer_port, dst[0], src)
+
+    def is_open(self) -> bool:
+        return self.state is not S.CLOSED
+
+    def next_timer(self) -> float | None:
+        return self.timers.next()
+
+    # ----- set-up: the initiator (§5.1 A, C, E; T1-*, connectx) -----
+
+    def connect(self, addrs: list[str], now: float) -> None:
+        """Start set-up through the listed addresses, all CONFIRMED (§5.4 rule 1)."""
+        cfg = self.cfg
+        for ip in addrs:
+            port = cfg.remote_udp_ports.get(ip, cfg.remote_udp_port)
+            self.pm.add(ip, port, confirmed=True, listed=True)
+        self.listed = list(addrs)
+        self.local_tag = self.ctx.new_tag()
+        self.local_tsn = self.ctx.rng.getrandbits(32)
+        self._build_init()
+        self._set_state(S.COOKIE_WAIT)
+        self._send_init(addrs[0], now)
+
+    def _build_init(self) -> None:
+        cfg = self.cfg
+        params = setup_params(
+            self.ctx.addresses, pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving
+        )
+        if self._preservative_ms:  # INIT-09, §5.2.6 option 3
+            params.append(w.CookiePreservativeParam(self._preservative_ms))
+        init = w.InitChunk(
+            self.local_tag, cfg.a_rwnd, cfg.num_ostreams, cfg.max_instreams, self.local_tsn,
+            tuple(params),
+        )  # fmt: skip
+        # INIT-01: Verification Tag 0, the INIT alone in its packet.
+        self._init_packet = w.encode_packet(w.Packet(self.ctx.port, self.peer_port, 0, [init]))
+
+    def _send_init(self, ip: str, now: float) -> None:
+        p = self.paths[ip]
+        src = self.pm.source(ip)
+        self.ctx.out.append((self._init_packet, (src, self.ctx.udp_port), (ip, p.udp_port)))
+        self._init_sends += 1
+        self._init_sent_at[ip] = now
+        self.timers.start(("t1", ip), now + p.rto.rto)  # T1-02: the destination's RTO
+        self._cursor = self.listed.index(ip) + 1
+        if self.cfg.init_stagger > 0 and self._untried():
+            self.timers.start(("stagger",), now + self.cfg.init_stagger)
+        else:
+            self.timers.stop(("stagger",))
+
+    def _untried(self) -> list[str]:
+        return [
+            ip for ip in self.listed
+            if ip in self.paths and ip not in self._init_sent_at and not self.paths[ip].init_failed
+        ]  # fmt: skip
+
+    def _next_init_target(self) -> str | None:
+        """Untried listed addresses first, then round-robin in list order (T1-05, T1-06)."""
+        untried = self._untried()
+        if untried:
+            return untried[0]
+        n = len(self.listed)
+        for k in range(n):
+            ip = self.listed[(self._cursor + k) % n]
+            if ip in self.paths and not self.paths[ip].init_failed:
+                return ip
+        return None
+
+    def _resend_init(self, now: float) -> None:
+        """One more INIT, counted against Max.Init.Retransmits for the association (T1-08)."""
+        self._init_retransmits += 1
+        if self._init_retransmits > self.cfg.max_init_retransmits:
+            self._close(AssocChangeState.CANT_STR_ASSOC, errno.ETIMEDOUT)  # T1-04
+            return
+        ip = self._next_init_target()
+        if ip is None:
+            self._fail_refused()
+            return
+        self._send_init(ip, now)
+
+    def _on_t1_init(self, ip: str, now: float) -> None:
+        p = self.paths.get(ip)
+        if p is not None:
+            p.rto.back_off(self.cfg.init_rto_cap())  # T1-03, per destination (T1-07)
+        self._resend_init(now)
+
+    def _on_stagger(self, now: float) -> None:
+        # sctpx: no INIT ACK within init_stagger of the last INIT: try the next address too.
+        if self.state is S.COOKIE_WAIT and self._untried():
+            self._resend_init(now)
+
+    def _fail_refused(self) -> None:
+        kind = self._last_refusal
+        err = {
+            UnreachableKind.HOST: errno.EHOSTUNREACH,
+            UnreachableKind.NET: errno.ENETUNREACH,
+        }.get(kind, errno.ECONNREFUSED)
+        self._close(AssocChangeState.CANT_STR_ASSOC, err)
+
+    def _on_init_ack(self, chunk: w.InitAckChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.state is not S.COOKIE_WAIT:
+            return  # §5.2.3, IACK-01
+        p = read_params(chunk.params, self.ctx.families())
+        defect = init_ack_defect(chunk, p)
+        if defect is not None:  # IACK-02: ABORT with the INIT ACK's tag, set-up fails
+            self._reply([w.AbortChunk(defect)], chunk.initiate_tag, src, dst)
+            self._close(AssocChangeState.CANT_STR_ASSOC, errno.EPROTO, defect)
+            return
+        self.peer_tag = chunk.initiate_tag
+        self.peer_tsn = chunk.initial_tsn
+        self.peer_rwnd = chunk.a_rwnd
+        self.peer_pr_sctp = p.pr_sctp and self.cfg.pr_sctp
+        self.outbound_streams = min(self.cfg.num_ostreams, chunk.inbound_streams)  # IACK-10
+        self.inbound_streams = min(self.cfg.max_instreams, chunk.outbound_streams)
+        self._adopt_peer_addresses(p, src)
+        self.timers.stop_all("t1")
+        self.timers.stop(("stagger",))
+        sent_at = self._init_sent_at.get(src[0])
+        if self._init_sends == 1 and sent_at is not None:  # T1-09, Karn's rule
+            self.paths[src[0]].rto.sample(now - sent_at)
+        self._choose_initial_primary(src[0])
+        assert p.cookie is not None
+        self._cookie_chunks = [w.CookieEchoChunk(p.cookie)]
+        if p.unrecognized:  # IACK-09: reported after the COOKIE ECHO, in the same packet
+            body = b"".join(u.tlv() for u in p.unrecognized)
+            self._cookie_chunks.append(w.ErrorChunk((w.UnrecognizedParameters(body),)))
+        self._init_retransmits = 0
+        self._set_state(S.COOKIE_ECHOED)
+        assert self.pm.primary is not None
+        self._send_cookie_echo(self.pm.primary, now)
+
+    def _adopt_peer_addresses(self, p: InitParams, src: Addr) -> None:
+        """IACK-03..06, UDP-04/05: the peer's addresses are its list plus the INIT ACK's source."""
+        peer = list(p.addresses)
+        if src[0] not in peer:
+            peer.append(src[0])
+        for ip in list(self.paths):
+            if ip not in peer:
+                self.pm.remove(ip)  # IACK-04: silently, no event
+        for ip in peer:
+            if ip not in self.paths:  # §5.4 rule 3; the remote port learned from this packet
+                self.pm.add(ip, src[1], confirmed=False, listed=False)
+        if src[1]:
+            self.paths[src[0]].udp_port = src[1]
+        self.version += 1
+
+    def _choose_initial_primary(self, src_ip: str) -> None:
+        # IACK-12: the confirmed address whose INIT ACK arrived; else the listed address
+        # we last sent the INIT to; an unconfirmed source becomes primary only once confirmed.
+        if self.paths[src_ip].confirmed:
+            self.pm.primary = src_ip
+            return
+        sent = sorted((t, ip) for ip, t in self._init_sent_at.items() if ip in self.paths)
+        confirmed = [ip for ip, q in self.paths.items() if q.confirmed]
+        self.pm.primary = sent[-1][1] if sent else (confirmed[0] if confirmed else src_ip)
+
+    def _send_cookie_echo(self, ip: str, now: float) -> None:
+        p = self.paths[ip]
+        chunks = list(self._cookie_chunks)
+        if not p.confirmed:  # §5.4: only bundled with a nonce HEARTBEAT
+            chunks.append(self.pm.heartbeat_chunk(p, now))
+        self.pm.emit(chunks, p)
+        self._cookie_sends += 1
+        self._cookie_sent_at = now
+        self._cookie_dst = ip
+        self.timers.start(("t1c", ip), now + p.rto.rto)  # T1-10
+
+    def _on_t1_cookie(self, ip: str, now: float) -> None:
+        p = self.paths.get(ip)
+        if p is not None:
+            p.rto.back_off(self.cfg.init_rto_cap())
+        self._init_retransmits += 1
+        if self._init_retransmits > self.cfg.max_init_retransmits:
+            self._close(AssocChangeState.CANT_STR_ASSOC, errno.ETIMEDOUT)
+            return
+        nxt = self.pm.alternate(ip) or p
+        if nxt is None:
+            self._close(AssocChangeState.CANT_STR_ASSOC, errno.ETIMEDOUT)
+            return
+        self._send_cookie_echo(nxt.ip, now)
+
+    def _on_cookie_ack(self, chunk: w.CookieAckChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.state is not S.COOKIE_ECHOED:
+            return  # §5.2.5
+        self.timers.stop_all("t1c")
+        if self._cookie_sends == 1 and src[0] == self._cookie_dst:
+            self.paths[src[0]].rto.sample(now - self._cookie_sent_at)  # §8.3, Karn
+        self._establish(now, AssocChangeState.COMM_UP)
+
+    def _establish(self, now: float, how: AssocChangeState) -> None:
+        self.timers.stop_all("t1")
+        self.timers.stop_all("t1c")
+        self.timers.stop(("stagger",))
+        self._set_state(S.ESTABLISHED)
+        self._event(how)
+        self.pm.start(now)
+
+    # ----- set-up: the responder and collisions (§5.1 D, §5.2) -----
+
+    def from_cookie(self, cs: CookieState, src: Addr, dst: Addr, now: float) -> None:
+        """§5.1.5 step 4: build the TCB from a valid cookie and answer with COOKIE ACK."""
+        self._load_cookie(cs)
+        # §5.4 rule 2: only the address the INIT ACK went to is confirmed.
+        for i, ip in enumerate(cs.peer_addrs):
+            self.pm.add(
+                ip, cs.peer_udp_port or self.cfg.remote_udp_port, confirmed=i == 0, listed=False
+            )
+        self.pm.primary = cs.peer_addrs[0]
+        self.pm.local_ip_for[cs.peer_addrs[0]] = cs.local_ip
+        self._learn(src, dst)
+        self._set_state(S.ESTABLISHED)
+        self._send_cookie_ack(src, dst, now)
+        self._event(AssocChangeState.COMM_UP)
+        self.pm.start(now)
+
+    def _load_cookie(self, cs: CookieState) -> None:
+        self.local_tag = cs.local_tag
+        self.peer_tag = cs.peer_tag
+        self.local_tsn = cs.local_tsn
+        self.peer_tsn = cs.peer_tsn
+        self.peer_rwnd = cs.peer_rwnd
+        self.peer_pr_sctp = cs.peer_pr_sctp and self.cfg.pr_sctp
+        self.outbound_streams = min(cs.local_os, cs.peer_mis)
+        self.inbound_streams = min(cs.local_mis, cs.peer_os)
+        self.version += 1
+
+    def _send_cookie_ack(self, src: Addr, dst: Addr, now: float) -> None:
+        chunks: list[w.Chunk] = [w.CookieAckChunk()]
+        p = self.paths.get(src[0])
+        if p is not None and not p.confirmed:  # §5.4: bundled with a nonce HEARTBEAT
+            chunks.append(self.pm.heartbeat_chunk(p, now))
+        self._reply(chunks, self.peer_tag, src, dst)
+
+    def on_init(self, init: w.InitChunk, src: Addr, dst: Addr, now: float) -> Offer | None:
+        """An INIT for this association (§5.2.1, §5.2.2, §9.2).
+
+        Returns what the INIT ACK must offer (the endpoint seals it into a
+        cookie and sends it), or None when the INIT was answered otherwise.
+        """
+        p = read_params(init.params, self.ctx.families())
+        new = [a for a in [src[0], *p.addresses] if a not in self.paths]
+        if self.state is S.SHUTDOWN_ACK_SENT:  # §9.2: discard, resend SHUTDOWN ACK
+            self._send_shutdown_ack(now)
+            return None
+        if new and self.state is not S.COOKIE_WAIT:  # COL-02, COL-03
+            cause = w.RestartWithNewAddresses(tuple(address_param(a) for a in new))
+            self._reply([w.AbortChunk((cause,))], init.initiate_tag, src, dst)
+            return None
+        if self.state is S.COOKIE_WAIT:  # COL-01: our INIT's parameters, Tie-Tags 0
+            if src[0] not in self.listed:
+                return None  # §5.2.1 rules 1 and 2
+            return Offer(self.local_tag, self.local_tsn)
+        ties = self._tie_tags()
+        if self.state is S.COOKIE_ECHOED:
+            return Offer(self.local_tag, self.local_tsn, *ties)
+        # §5.2.2: a new Initiate Tag; the association itself is left alone.
+        return Offer(self.ctx.new_tag(), self.ctx.rng.getrandbits(32), *ties)
+
+    def _tie_tags(self) -> tuple[int, int]:
+        # §5.2.2: random, non-zero, kept in the TCB to recognise the cookie later.
+        if not self.local_tie_tag:
+            self.local_tie_tag = self.ctx.rng.getrandbits(32) | 1
+            self.peer_tie_tag = self.ctx.rng.getrandbits(32) | 1
+        return self.local_tie_tag, self.peer_tie_tag
+
+    def on_cookie_echo(self, cs: CookieState, src: Addr, dst: Addr, now: float) -> bool:
+        """§5.2.4 Table 12; True if the packet's other chunks are to be processed."""
+        lt = cs.local_tag == self.local_tag
+        pt = cs.peer_tag == self.peer_tag
+        if cs.staleness(now) > 0 and not (lt and pt):  # step 3
+            us = int(cs.staleness(now) * 1e6)
+            self._reply([w.ErrorChunk((w.StaleCookieError(us),))], cs.peer_tag, src, dst)
+            return False
+        ties = cs.local_tie_tag == self.local_tie_tag and cs.peer_tie_tag == self.peer_tie_tag
+        if not lt and not pt and ties and cs.local_tie_tag:
+            return self._restart(cs, src, dst, now)  # (A)
+        if lt and (not pt or self.peer_tag == 0):  # (B)
+            self.peer_tag = cs.peer_tag
+            self.peer_tsn = cs.peer_tsn
+            self.peer_rwnd = cs.peer_rwnd
+            self._send_cookie_ack(src, dst, now)
+            if self.state in SETUP_STATES:
+                self._establish(now, AssocChangeState.COMM_UP)
+            return True
+        if lt and pt:  # (D)
+            self._send_cookie_ack(src, dst, now)
+            if self.state is S.COOKIE_ECHOED:
+                self._establish(now, AssocChangeState.COMM_UP)
+            return True
+        return False  # (C) and anything else: silently discarded
+
+    def _restart(self, cs: CookieState, src: Addr, dst: Addr, now: float) -> bool:
+        """§5.2.4 action A: the peer restarted; the association starts over with new tags."""
+        if self.state is S.SHUTDOWN_ACK_SENT:
+            self._send_shutdown_ack(now)
+            self._reply(
+                [w.ErrorChunk((w.CookieReceivedWhileShuttingDown(),))], cs.peer_tag, src, dst
+            )
+            return False
+        self.timers.stop_all()
+        self._load_cookie(cs)
+        self.local_tie_tag = self.peer_tie_tag = 0
+        for p in self.paths.values():
+            p.error_count = 0
+            p.hb_nonce = 0
+            p.hb_outstanding = False
+        self.pm.error_count = 0
+        self._set_state(S.ESTABLISHED)
+        self._send_cookie_ack(src, dst, now)
+        self._event(AssocChangeState.RESTART)
+        self.pm.start(now)
+        return True
+
+    # ----- receiving -----
+
+    def receive(self, packet: w.Packet, src: Addr, dst: Addr, now: float, first: int = 0) -> None:
+        """Process ``packet.chunks[first:]``, whose tag :meth:`accepts` has checked."""
+        self._learn(src, dst)
+        for chunk in packet.chunks[first:]:
+            if self.state is S.CLOSED:
+                return
+            handler = self._handlers.get(type(chunk))
+            if handler is not None:
+                handler(chunk, src, dst, now)
+            elif isinstance(chunk, w.UnknownChunk):
+                if chunk.action.reports and self.peer_tag:  # §3.2
+                    cause = w.UnrecognizedChunkType(chunk.tlv())
+                    self._reply([w.ErrorChunk((cause,))], self.peer_tag, src, dst)
+                if chunk.action.stops:
+                    return
+            # DATA, SACK and the rest arrive with the data-transfer engine.
+
+    def accepts(self, packet: w.Packet) -> bool:
+        """§8.5, §8.5.1: is this packet's Verification Tag acceptable?"""
+        vtag = packet.verification_tag
+        first = packet.chunks[0]
+        if isinstance(first, (w.AbortChunk, w.ShutdownCompleteChunk)):
+            if first.t_bit:
+                return vtag == self.peer_tag and self.peer_tag != 0
+            return vtag == self.local_tag
+        return vtag == self.local_tag
+
+    def _learn(self, src: Addr, dst: Addr) -> None:
+        """UDP-04 after the tag check: the peer's encapsulation port and our address it used."""
+        p = self.paths.get(src[0])
+        if p is not None:
+            if src[1]:
+                p.udp_port = src[1]
+            self.pm.local_ip_for[src[0]] = dst[0]
+
+    def _on_heartbeat(self, chunk: w.HeartbeatChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.state in UP_STATES or self.state is S.COOKIE_ECHOED:  # CK-05, §8.3
+            self._reply([w.HeartbeatAckChunk(chunk.info)], self.peer_tag, src, dst)
+
+    def _on_heartbeat_ack(
+        self, chunk: w.HeartbeatAckChunk, src: Addr, dst: Addr, now: float
+    ) -> None:
+        if self.state in UP_STATES:
+            self.pm.on_heartbeat_ack(chunk.info, now)
+
+    def _on_abort(self, chunk: w.AbortChunk, src: Addr, dst: Addr, now: float) -> None:
+        # §9.1; T1-12: in set-up an accepted ABORT fails the whole connectx.
+        if self.state in SETUP_STATES:
+            self._close(AssocChangeState.CANT_STR_ASSOC, errno.ECONNREFUSED, chunk.causes)
+        else:
+            self._close(AssocChangeState.COMM_LOST, errno.ECONNRESET, chunk.causes)
+
+    def _on_error(self, chunk: w.ErrorChunk, src: Addr, dst: Addr, now: float) -> None:
+        stale = next((c for c in chunk.causes if isinstance(c, w.StaleCookieError)), None)
+        if stale is not None:
+            if self.state is S.COOKIE_ECHOED:
+                self._on_stale_cookie(now)
+            return  # §5.2.6: otherwise silently discarded
+        if self.state is not S.COOKIE_WAIT:
+            self.ctx.events.append(RemoteError(self.id, chunk.causes))
+
+    def _on_stale_cookie(self, now: float) -> None:
+        """§5.2.6 option 3, once: a new INIT asking for RTT + 1 s more cookie life (INIT-09)."""
+        if self._preservative_ms:
+            self._close(AssocChangeState.CANT_STR_ASSOC, errno.ETIMEDOUT)
+            return
+        rtt = max(0.0, now - self._cookie_sent_at)
+        self._preservative_ms = int((rtt + 1.0) * 1000)
+        self.timers.stop_all("t1c")
+        self._build_init()
+        self._set_state(S.COOKIE_WAIT)
+        self._init_sent_at.clear()
+        self._init_sends = 0
+        self._init_retransmits = 0
+        self._send_init(self._cookie_dst, now)
+
+    # ----- unreachable signals (§10, ICMP-01..04) -----
+
+    def on_unreachable(self, ip: str, kind: UnreachableKind, quoted: bytes, now: float) -> None:
+        if not self._quote_matches(quoted):
+            return  # ICMP-01
+        p = self.paths.get(ip)
+        if p is None or kind is UnreachableKind.FRAG_NEEDED:
+            return
+        if self.state is S.COOKIE_WAIT and p.listed:
+            # ICMP-03 (decided): only this address fails; the INIT moves on at once.
+            p.init_failed = True
+            self._last_refusal = kind
+            self.timers.stop(("t1", ip))
+            if all(self.paths[a].init_failed for a in self.listed if a in self.paths):
+                self._fail_refused()
+            elif self._untried() or not any(self.timers.running(("t1", a)) for a in self.listed):
+                self._resend_init(now)
+        elif self.state is S.COOKIE_ECHOED and self.timers.running(("t1c", ip)):
+            nxt = self.pm.alternate(ip)
+            if nxt is not None and nxt.ip != ip:
+                self.timers.stop(("t1c", ip))
+                self._send_cookie_echo(nxt.ip, now)
+
+    def _quote_matches(self, quoted: bytes) -> bool:
+        """ICMP-01: the quoted packet must be ours, by ports and tag (§10 ICMP5, ICMP6)."""
+        if len(quoted) < 8:
+            return False
+        sport = int.from_bytes(quoted[0:2], "big")
+        dport = int.from_bytes(quoted[2:4], "big")
+        vtag = int.from_bytes(quoted[4:8], "big")
+        if sport != self.ctx.port or dport != self.peer_port:
+            return False
+        if vtag == 0:  # must be our INIT: chunk type 1 and our Initiate Tag
+            return (
+                len(quoted) >= 20
+                and quoted[12] == 1
+                and int.from_bytes(quoted[16:20], "big") == self.local_tag
+            )
+        return vtag == self.peer_tag
+
+    # ----- teardown (§9.1, §9.2) -----
+
+    def abort(self, now: float, reason: bytes = b"") -> None:
+        """The user aborts: ABORT to the peer (if it may have a TCB), then CLOSED."""
+        if self.state is S.CLOSED:
+            return
+        if self.state is not S.COOKIE_WAIT and self.peer_tag:
+            p = self.pm.current() or next(iter(self.paths.values()), None)
+            if p is not None:
+                self.pm.emit([w.AbortChunk((w.UserInitiatedAbort(reason),))], p)
+        self._close(AssocChangeState.COMM_LOST, errno.ECONNABORTED)
+
+    def shutdown(self, now: float) -> None:
+        """The user's graceful close (§9.2). Nothing is outstanding, so SHUTDOWN goes at once."""
+        if self.state in SETUP_STATES:
+            self.abort(now)
+            return
+        if self.state is S.ESTABLISHED:
+            self._set_state(S.SHUTDOWN_PENDING)
+            self._set_state(S.SHUTDOWN_SENT)
+            self.pm.stop()
+            self._send_shutdown(now, self.pm.current())
+            self.timers.start(("t5",), now + 5 * self.cfg.rto_max)
+
+    def _cum_tsn_ack(self) -> int:
+        return (self.peer_tsn - 1) & 0xFFFFFFFF  # nothing received yet
+
+    def _send_shutdown(self, now: float, p: Path | None) -> None:
+        if p is None:
+            return
+        self.pm.emit([w.ShutdownChunk(self._cum_tsn_ack())], p)
+        self.timers.start(("t2",), now + p.rto.rto)
+        self._t2_dst = p.ip
+
+    def _send_shutdown_ack(self, now: float, p: Path | None = None) -> None:
+        p = p or self.pm.current()
+        if p is None:
+            return
+        self.pm.emit([w.ShutdownAckChunk()], p)
+        self.timers.start(("t2",), now + p.rto.rto)
+        self._t2_dst = p.ip
+
+    def _on_shutdown(self, chunk: w.ShutdownChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.state in (S.ESTABLISHED, S.SHUTDOWN_PENDING):
+            self.ctx.events.append(ShutdownEvent(self.id))
+            self._set_state(S.SHUTDOWN_RECEIVED)
+            self._set_state(S.SHUTDOWN_ACK_SENT)
+        elif self.state is S.SHUTDOWN_SENT:  # both closed at once
+            self.ctx.events.append(ShutdownEvent(self.id))
+            self._set_state(S.SHUTDOWN_ACK_SENT)
+        else:
+            return  # set-up states: discarded (T1-11); SHUTDOWN-ACK-SENT: T2 resends
+        self.timers.stop(("t2",))
+        self.pm.stop()
+        self._send_shutdown_ack(now, self.paths.get(src[0]) or self.pm.current())
+        if not self.timers.running(("t5",)):
+            self.timers.start(("t5",), now + 5 * self.cfg.rto_max)
+
+    def _on_shutdown_ack(self, chunk: w.ShutdownAckChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.state in (S.SHUTDOWN_SENT, S.SHUTDOWN_ACK_SENT):  # §9.2
+            self._reply([w.ShutdownCompleteChunk()], self.peer_tag, src, dst)
+            self._close(AssocChangeState.SHUTDOWN_COMP)
+
+    def _on_shutdown_complete(
+        self, chunk: w.ShutdownCompleteChunk, src: Addr, dst: Addr, now: float
+    ) -> None:
+        if self.state is S.SHUTDOWN_ACK_SENT:  # §8.5.1 C
+            self._close(AssocChangeState.SHUTDOWN_COMP)
+
+    def _on_t2(self, now: float) -> None:
+        """§9.2: resend SHUTDOWN or SHUTDOWN ACK, to an alternate path if there is one."""
+        p = self.paths.get(self._t2_dst)
+        if p is not None:
+            self.pm.path_timeout(p, now, count_assoc=True)
+        if self.pm.lost or self.pm.error_count > self.cfg.assoc_max_retrans:
+            self._close(AssocChangeState.COMM_LOST, errno.ETIMEDOUT)
+            return
+        nxt = self.pm.alternate(p.ip if p else None) or p
+        if self.state is S.SHUTDOWN_SENT:
+            self._send_shutdown(now, nxt)
+        elif self.state is S.SHUTDOWN_ACK_SENT:
+            self._send_shutdown_ack(now, nxt)
+
+    def _on_t5(self, now: float) -> None:
+        """§9.2 T5-shutdown-guard: give up on a graceful close, ABORT."""
+        p = self.pm.current()
+        if p is not None:
+            self.pm.emit([w.AbortChunk()], p)
+        self._close(AssocChangeState.COMM_LOST, errno.ETIMEDOUT)
+
+    # ----- timers -----
+
+    def handle_timer(self, now: float) -> None:
+        for key in self.timers.pop_due(now):
+            if self.state is S.CLOSED:
+                return
+            self._dispatch_timer(key, now)
+            if self.pm.lost and self.is_open():
+                self._close(AssocChangeState.COMM_LOST, errno.ETIMEDOUT)  # §8.1
+
+    def _dispatch_timer(self, key: Hashable, now: float) -> None:
+        assert isinstance(key, tuple)
+        name = key[0]
+        if name == "t1" and self.state is S.COOKIE_WAIT:
+            self._on_t1_init(key[1], now)
+        elif name == "t1c" and self.state is S.COOKIE_ECHOED:
+            self._on_t1_cookie(key[1], now)
+        elif name == "stagger":
+            self._on_stagger(now)
+        elif name == "hb":
+            self.pm.on_hb_timer(key[1], now)
+        elif name == "hbto":
+            self.pm.on_hb_timeout(key[1], now)
+        elif name == "probe":
+            self.pm.on_probe_timer(now)
+        elif name == "t2":
+            self._on_t2(now)
+        elif name == "t5":
+            self._on_t5(now)

@@ -1,0 +1,60 @@
+"""Protocol parameters (RFC 9260 §16) and sctpx's own set-up options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Config:
+    """Per-endpoint defaults; each association copies them when it is created.
+
+    Times are seconds. Names follow RFC 9260 §16 where the RFC has one.
+    """
+
+    # RFC 9260 §16 defaults.
+    rto_initial: float = 1.0
+    rto_min: float = 1.0
+    rto_max: float = 60.0
+    rto_alpha: float = 1 / 8
+    rto_beta: float = 1 / 4
+    max_burst: int = 4
+    valid_cookie_life: float = 60.0
+    assoc_max_retrans: int = 10
+    path_max_retrans: int = 5
+    max_init_retransmits: int = 8
+    hb_interval: float = 30.0
+    hb_max_burst: int = 1
+    sack_delay: float = 0.2
+    clock_granularity: float = 0.001  # G in §6.3.1
+
+    # RFC 6458 §5.3.1 SCTP_INITMSG: 0 means "use the protocol default".
+    num_ostreams: int = 10
+    max_instreams: int = 65535
+    max_init_timeo: float = 0.0  # bounds the set-up RTO when > 0 (PAR-05)
+
+    # RFC 7829 SCTP-PF: a path is potentially failed after this many timeouts.
+    pf_retrans: int = 0
+
+    # sctpx: if no INIT ACK arrived this long after the INIT went to listed
+    # address k, the same INIT also goes to address k+1 (0 = classic RFC
+    # behaviour). Happy-eyeballs-style fault-tolerant set-up.
+    init_stagger: float = 0.25
+
+    # Receive window we advertise (a_rwnd, RFC 9260 §3.3.2; ≥ 1500).
+    a_rwnd: int = 131072
+    # Announce FORWARD TSN (RFC 3758) and I-DATA (RFC 8260) in INIT/INIT ACK.
+    pr_sctp: bool = True
+    interleaving: bool = False
+
+    # Rotate the cookie secret this often; the previous secret is still accepted.
+    cookie_secret_life: float = 60.0
+    # Remote UDP encapsulation port for destinations with none set (RFC 6951 §5.1).
+    remote_udp_port: int = 9899
+    remote_udp_ports: dict[str, int] = field(default_factory=dict)
+
+    def init_rto_cap(self) -> float:
+        """The upper bound on the RTO while setting up (RFC 6458 §5.3.1, PAR-05)."""
+        if self.max_init_timeo > 0:
+            return min(self.max_init_timeo, self.rto_max)
+        return self.rto_max

@@ -1,0 +1,404 @@
+"""The SCTP endpoint: one port, its local addresses, its associations (RFC 9260 §2.1, §5.1, §8.4).
+
+The sans-IO contract (as aioquic drives ``QuicConnection``): feed datagrams
+with :meth:`Endpoint.receive` and unreachable signals with
+:meth:`Endpoint.receive_unreachable`; call :meth:`Endpoint.handle_timer` at
+:meth:`Endpoint.get_timer`; send what :meth:`Endpoint.datagrams_to_send`
+returns; read :meth:`Endpoint.next_event`. Time always comes in as ``now``;
+randomness from the injected generator.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import random
+import secrets
+from dataclasses import replace
+from typing import Any
+
+from .. import wire as w
+from .association import Association
+from .config import Config
+from .context import EndpointContext
+from .cookie import CookieJar, CookieState
+from .errors import UsageError, einval
+from .events import Event
+from .handshake import Offer, init_defect, read_params, setup_params
+from .states import SETUP_STATES, State
+from .types import Addr, Datagram, UnreachableKind
+
+# RFC 6458 §7.1: ids 0, 1, 2 are SCTP_FUTURE_ASSOC, SCTP_CURRENT_ASSOC, SCTP_ALL_ASSOC.
+FIRST_ASSOC_ID = 3
+MAX_COOKIE_PRESERVATIVE = 60.0  # seconds a peer may add to a cookie's life (§5.2.6)
+
+
+class _SystemRandom(random.Random):
+    """``secrets``-backed randomness for production."""
+
+    def random(self) -> float:
+        return secrets.SystemRandom().random()
+
+    def getrandbits(self, k: int) -> int:
+        return secrets.randbits(k)
+
+    def randbytes(self, n: int) -> bytes:
+        return secrets.token_bytes(n)
+
+
+class Endpoint:
+    """An SCTP endpoint bound to ``port`` on ``addresses`` (its IP addresses)."""
+
+    def __init__(
+        self,
+        port: int,
+        addresses: list[str],
+        *,
+        rng: random.Random | None = None,
+        config: Config | None = None,
+        udp_port: int = 9899,
+        now: float = 0.0,
+    ) -> None:
+        if not 0 < port < 65536:
+            raise einval(f"port {port} out of range")
+        if not addresses:
+            raise einval("an endpoint needs at least one address")
+        addrs = [_normalise(a) for a in addresses]
+        cfg = config or Config()
+        rng = rng or _SystemRandom()
+        self.ctx = EndpointContext(
+            port, addrs, udp_port, cfg, rng, CookieJar(rng, cfg.cookie_secret_life, now)
+        )
+        self.listening = False
+        self.associations: dict[int, Association] = {}
+        self._by_peer: dict[tuple[str, int], Association] = {}
+        self._by_tag: dict[int, Association] = {}
+        self._indexed: dict[int, tuple[int, list[tuple[str, int]], int]] = {}
+        self._next_id = FIRST_ASSOC_ID
+        self.dropped = 0  # malformed or unclaimed packets silently discarded
+
+    @property
+    def port(self) -> int:
+        return self.ctx.port
+
+    @property
+    def addresses(self) -> list[str]:
+        return list(self.ctx.addresses)
+
+    @property
+    def config(self) -> Config:
+        return self.ctx.cfg
+
+    def listen(self, on: bool = True) -> None:
+        """Accept associations (answer INITs)."""
+        self.listening = on
+
+    # ----- the user's calls -----
+
+    def connectx(self, peer_addrs: list[tuple[str, int]], now: float, **options: Any) -> int:
+        """Start one association to a peer through its listed addresses; return its id.
+
+        Options override :class:`Config` fields for this association (e.g.
+        ``init_stagger``, ``max_init_retransmits``, ``max_init_timeo``,
+        ``num_ostreams``, ``max_instreams``, ``remote_udp_ports``). Argument
+        errors raise :class:`UsageError` and leave no trace (ERR-06).
+        """
+        ips, peer_port = self._check_peer_addrs(peer_addrs)
+        for ip in ips:  # ERR-08: one association per peer
+            other = self._by_peer.get((ip, peer_port))
+            if other is not None:
+                code = errno.EALREADY if other.state in SETUP_STATES else errno.EISCONN
+                raise UsageError(code, f"{ip} already belongs to association {other.id}")
+        try:
+            cfg = replace(self.ctx.cfg, **options)
+        except TypeError as e:
+            raise einval(f"unknown option: {e}") from None
+        if cfg.init_stagger < 0 or cfg.max_init_retransmits < 0:
+            raise einval("init_stagger and max_init_retransmits must not be negative")
+        assoc = Association(self.ctx, self._new_id(), cfg, peer_port)
+        assoc.connect(ips, now)
+        self._register(assoc)
+        return assoc.id
+
+    def _check_peer_addrs(self, peer_addrs: list[tuple[str, int]]) -> tuple[list[str], int]:
+        if not peer_addrs:
+            raise einval("no addresses given")  # ERR-01
+        fams = self.ctx.families()
+        ips: list[str] = []
+        ports = set()
+        for entry in peer_addrs:
+            try:
+                ip, port = entry
+                ip = _normalise(ip)
+            except (TypeError, ValueError):
+                raise einval(f"not an IPv4 or IPv6 address: {entry!r}") from None  # ERR-02
+            if not isinstance(port, int) or not 0 < port < 65536:
+                raise einval(f"bad port in {entry!r}")
+            if (6 if ":" in ip else 4) not in fams:
+                raise einval(f"{ip}: no local address of its family")
+            ports.add(port)
+            if ip not in ips:
+                ips.append(ip)
+        if len(ports) != 1:
+            raise einval("all addresses of one peer must have the same port")
+        return ips, ports.pop()
+
+    def _assoc(self, assoc_id: int) -> Association:
+        a = self.associations.get(assoc_id)
+        if a is None:
+            raise einval(f"no association {assoc_id}")
+        return a
+
+    def association(self, assoc_id: int) -> Association:
+        """The association with this id (for inspection)."""
+        return self._assoc(assoc_id)
+
+    def shutdown(self, assoc_id: int, now: float) -> None:
+        a = self._assoc(assoc_id)
+        a.shutdown(now)
+        self._reindex(a)
+
+    def abort(self, assoc_id: int, now: float, reason: bytes = b"") -> None:
+        a = self._assoc(assoc_id)
+        a.abort(now, reason)
+        self._reindex(a)
+
+    # ----- sans-IO plumbing -----
+
+    def datagrams_to_send(self, now: float) -> list[Datagram]:
+        out, self.ctx.out = self.ctx.out, []
+        return out
+
+    def next_event(self) -> Event | None:
+        return self.ctx.events.popleft() if self.ctx.events else None
+
+    def get_timer(self) -> float | None:
+        times = [t for a in self.associations.values() if (t := a.next_timer()) is not None]
+        return min(times) if times else None
+
+    def handle_timer(self, now: float) -> None:
+        for a in list(self.associations.values()):
+            t = a.next_timer()
+            if t is not None and t <= now:
+                a.handle_timer(now)
+                self._reindex(a)
+
+    def receive_unreachable(
+        self, dst: Addr, kind: UnreachableKind, quoted: bytes, now: float
+    ) -> None:
+        """An ICMP error (or ECONNREFUSED) about a packet we sent to ``dst`` (§10)."""
+        if len(quoted) < 8:
+            return
+        peer_port = int.from_bytes(quoted[2:4], "big")
+        a = self._by_peer.get((dst[0], peer_port))
+        if a is not None:
+            a.on_unreachable(dst[0], kind, quoted, now)
+            self._reindex(a)
+
+    def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
+        """One datagram from ``src`` to our ``dst``. Malformed input is dropped, never raised."""
+        try:
+            packet = w.decode_packet(data)
+        except w.ParseError:
+            self.dropped += 1
+            return
+        if packet.dst_port != self.port or packet.src_port == 0 or not packet.chunks:
+            self.dropped += 1
+            return
+        first = packet.chunks[0]
+        assoc = self._by_peer.get((src[0], packet.src_port))
+        if isinstance(first, w.InitChunk):
+            self._on_init(packet, first, assoc, src, dst, now)
+            return
+        if isinstance(first, w.CookieEchoChunk):
+            self._on_cookie_echo(packet, first, assoc, src, dst, now)
+            return
+        if assoc is None and isinstance(first, w.InitAckChunk):
+            # IACK-07: an INIT ACK belongs to us by its tag and ports, whatever its source.
+            cand = self._by_tag.get(packet.verification_tag)
+            if cand is not None and cand.peer_port == packet.src_port:
+                assoc = cand
+        if assoc is None or (
+            isinstance(first, w.ShutdownAckChunk) and assoc.state in SETUP_STATES
+        ):  # §8.5.1 E: treated as out of the blue
+            self._out_of_the_blue(packet, src, dst)
+            return
+        if not assoc.accepts(packet):
+            self.dropped += 1  # §8.5: silently discarded
+            return
+        assoc.receive(packet, src, dst, now)
+        self._reindex(assoc)
+
+    # ----- INIT and COOKIE ECHO without a TCB (§5.1 B, D) -----
+
+    def _on_init(
+        self, packet: w.Packet, init: w.InitChunk, assoc: Association | None,
+        src: Addr, dst: Addr, now: float,
+    ) -> None:  # fmt: skip
+        if packet.verification_tag != 0 or len(packet.chunks) != 1:
+            self.dropped += 1  # §8.5.1 A
+            return
+        if assoc is None:
+            p = read_params(init.params, self.ctx.families())
+            for ip in p.addresses:  # §5.2: from an address of an existing association?
+                assoc = self._by_peer.get((ip, packet.src_port))
+                if assoc is not None:
+                    break
+        if assoc is not None:
+            offer = assoc.on_init(init, src, dst, now)
+            if offer is not None:
+                self._send_init_ack(packet, init, offer, src, dst, now, assoc)
+            self._reindex(assoc)
+            return
+        if not self.listening:  # §8.4 rule 3: ABORT, tag = Initiate Tag, T bit 0
+            self._send_abort(packet.src_port, init.initiate_tag, src, dst, ())
+            return
+        # §5.1 B: answer statelessly; nothing is kept until a valid COOKIE ECHO.
+        offer = Offer(self.ctx.new_tag(), self.ctx.rng.getrandbits(32))
+        self._send_init_ack(packet, init, offer, src, dst, now, None)
+
+    def _send_init_ack(
+        self, packet: w.Packet, init: w.InitChunk, offer: Offer, src: Addr, dst: Addr,
+        now: float, assoc: Association | None,
+    ) -> None:  # fmt: skip
+        cfg = assoc.cfg if assoc is not None else self.ctx.cfg
+        p = read_params(init.params, self.ctx.families())
+        defect = init_defect(init, p)
+        if defect is not None:
+            self._send_abort(packet.src_port, init.initiate_tag, src, dst, defect)
+            return
+        peer_addrs = [src[0]] + [a for a in p.addresses if a != src[0]]
+        extra = min(p.preservative_ms / 1000, MAX_COOKIE_PRESERVATIVE)
+        cs = CookieState(
+            created=now, lifetime=cfg.valid_cookie_life + extra, local_tag=offer.local_tag,
+            peer_tag=init.initiate_tag, local_tsn=offer.local_tsn, peer_tsn=init.initial_tsn,
+            peer_rwnd=init.a_rwnd, local_tie_tag=offer.local_tie_tag,
+            peer_tie_tag=offer.peer_tie_tag, local_os=cfg.num_ostreams,
+            local_mis=cfg.max_instreams, peer_os=init.outbound_streams,
+            peer_mis=init.inbound_streams, local_port=self.port, peer_port=packet.src_port,
+            peer_udp_port=src[1], peer_pr_sctp=p.pr_sctp, peer_idata=p.idata,
+            peer_addrs=tuple(peer_addrs), local_ip=dst[0],
+        )  # fmt: skip
+        params = setup_params(
+            self.ctx.addresses, pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving
+        )
+        params.append(w.StateCookieParam(self.ctx.jar.make(cs, now)))
+        params += [w.UnrecognizedParam(u.tlv()) for u in p.unrecognized]  # §3.2.1
+        ack = w.InitAckChunk(
+            offer.local_tag, cfg.a_rwnd, cfg.num_ostreams, cfg.max_instreams, offer.local_tsn,
+            tuple(params),
+        )  # fmt: skip
+        # MH-02: the INIT ACK goes back where the INIT came from, from where it arrived.
+        self.ctx.send([ack], init.initiate_tag, packet.src_port, dst[0], src)
+
+    def _on_cookie_echo(
+        self, packet: w.Packet, echo: w.CookieEchoChunk, assoc: Association | None,
+        src: Addr, dst: Addr, now: float,
+    ) -> None:  # fmt: skip
+        cs = self.ctx.jar.open(echo.cookie, now)
+        if cs is None or packet.verification_tag != cs.local_tag:
+            self.dropped += 1  # §5.1.5 step 2: forged or tampered; §8.5.1 D
+            return
+        if cs.local_port != self.port or cs.peer_port != packet.src_port:
+            self.dropped += 1
+            return
+        if assoc is None:
+            assoc = self._by_tag.get(cs.local_tag) or next(
+                (a for ip in cs.peer_addrs if (a := self._by_peer.get((ip, cs.peer_port)))), None
+            )
+        if assoc is not None:
+            more = assoc.on_cookie_echo(cs, src, dst, now)
+            self._reindex(assoc)
+            if more and assoc.state is not State.CLOSED:
+                assoc.receive(packet, src, dst, now, first=1)
+                self._reindex(assoc)
+            return
+        if cs.staleness(now) > 0:  # §5.1.5 step 3
+            stale = w.StaleCookieError(int(cs.staleness(now) * 1e6))
+            self.ctx.send([w.ErrorChunk((stale,))], cs.peer_tag, packet.src_port, dst[0], src)
+            return
+        if any((ip, cs.peer_port) in self._by_peer for ip in cs.peer_addrs):
+            return  # would make a second association with this peer (§1.3)
+        assoc = Association(self.ctx, self._new_id(), self.ctx.cfg, cs.peer_port)
+        assoc.from_cookie(cs, src, dst, now)
+        self._register(assoc)
+        assoc.receive(packet, src, dst, now, first=1)
+        self._reindex(assoc)
+
+    # ----- out of the blue (§8.4) -----
+
+    def _out_of_the_blue(self, packet: w.Packet, src: Addr, dst: Addr) -> None:
+        chunks = packet.chunks
+        vtag = packet.verification_tag
+        if any(isinstance(c, w.AbortChunk) for c in chunks):
+            pass  # rule 2
+        elif any(isinstance(c, w.ShutdownAckChunk) for c in chunks):  # rule 5
+            done = w.ShutdownCompleteChunk(flags=w.FLAG_T)
+            self.ctx.send([done], vtag, packet.src_port, dst[0], src)
+        elif any(isinstance(c, w.ShutdownCompleteChunk) for c in chunks):
+            pass  # rule 6
+        elif any(
+            isinstance(c, w.CookieAckChunk)
+            or (
+                isinstance(c, w.ErrorChunk)
+                and any(isinstance(e, w.StaleCookieError) for e in c.causes)
+            )
+            for c in chunks
+        ):
+            pass  # rule 7
+        else:  # rule 8: ABORT with the reflected tag
+            self.ctx.send([w.AbortChunk(flags=w.FLAG_T)], vtag, packet.src_port, dst[0], src)
+        self.dropped += 1
+
+    def _send_abort(
+        self, peer_port: int, vtag: int, src: Addr, dst: Addr, causes: tuple[w.Cause, ...]
+    ) -> None:
+        self.ctx.send([w.AbortChunk(causes)], vtag, peer_port, dst[0], src)
+
+    # ----- the association table -----
+
+    def _new_id(self) -> int:
+        while self._next_id in self.associations or self._next_id < FIRST_ASSOC_ID:
+            self._next_id = (self._next_id + 1) & 0x7FFFFFFF
+        aid = self._next_id
+        self._next_id += 1
+        return aid
+
+    def _register(self, a: Association) -> None:
+        self.associations[a.id] = a
+        self._reindex(a)
+
+    def _reindex(self, a: Association) -> None:
+        """Keep the lookup tables in step with the association's tag, paths and state."""
+        if a.state is State.CLOSED:
+            self._unindex(a)
+            self.associations.pop(a.id, None)
+            return
+        old = self._indexed.get(a.id)
+        if old is not None and old[0] == a.version:
+            return
+        self._unindex(a)
+        keys = [(ip, a.peer_port) for ip in a.paths]
+        for k in keys:
+            self._by_peer[k] = a
+        self._by_tag[a.local_tag] = a
+        self.ctx.tags_in_use.add(a.local_tag)
+        self._indexed[a.id] = (a.version, keys, a.local_tag)
+
+    def _unindex(self, a: Association) -> None:
+        old = self._indexed.pop(a.id, None)
+        if old is None:
+            return
+        for k in old[1]:
+            if self._by_peer.get(k) is a:
+                del self._by_peer[k]
+        if self._by_tag.get(old[2]) is a:
+            del self._by_tag[old[2]]
+        self.ctx.tags_in_use.discard(old[2])
+
+
+def _normalise(ip: str) -> str:
+    """Canonical text of an IPv4 or IPv6 address; ValueError if it is neither."""
+    if not isinstance(ip, str):
+        raise ValueError(ip)
+    return str(ipaddress.ip_address(ip))

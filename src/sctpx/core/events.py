@@ -1,0 +1,75 @@
+"""Events the core reports to its user, as frozen dataclasses (RFC 6458 §6.1 in Python form)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ..wire import Cause
+
+
+class AssocChangeState(enum.Enum):
+    """``sac_state`` of SCTP_ASSOC_CHANGE (RFC 6458 §6.1.1)."""
+
+    COMM_UP = "COMM_UP"
+    COMM_LOST = "COMM_LOST"
+    RESTART = "RESTART"
+    SHUTDOWN_COMP = "SHUTDOWN_COMP"
+    CANT_STR_ASSOC = "CANT_STR_ASSOC"
+
+
+class PeerAddrState(enum.Enum):
+    """``spc_state`` of SCTP_PEER_ADDR_CHANGE (RFC 6458 §6.1.2; POTENTIALLY_FAILED: RFC 7829)."""
+
+    AVAILABLE = "ADDR_AVAILABLE"
+    UNREACHABLE = "ADDR_UNREACHABLE"
+    REMOVED = "ADDR_REMOVED"
+    ADDED = "ADDR_ADDED"
+    MADE_PRIM = "ADDR_MADE_PRIM"
+    CONFIRMED = "ADDR_CONFIRMED"
+    POTENTIALLY_FAILED = "ADDR_POTENTIALLY_FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class AssocChange:
+    """The association came up, went down, restarted or could not be started.
+
+    ``error`` is an errno (0 when none): ETIMEDOUT when set-up gave up on a silent
+    peer, ECONNREFUSED for an ABORT or an unreachable signal from every listed
+    address, ECONNRESET for an ABORT of an established association.
+    """
+
+    assoc_id: int
+    state: AssocChangeState
+    error: int = 0
+    outbound_streams: int = 0
+    inbound_streams: int = 0
+    causes: tuple[Cause, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAddrChange:
+    """One peer address changed state (``address`` is its IP)."""
+
+    assoc_id: int
+    address: str
+    state: PeerAddrState
+    error: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownEvent:
+    """The peer sent SHUTDOWN: no more data will be accepted from the user."""
+
+    assoc_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteError:
+    """The peer sent an ERROR chunk with these causes."""
+
+    assoc_id: int
+    causes: tuple[Cause, ...]
+
+
+Event = AssocChange | PeerAddrChange | ShutdownEvent | RemoteError

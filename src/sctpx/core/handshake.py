@@ -1,0 +1,118 @@
+"""Reading and building INIT and INIT ACK parameters (RFC 9260 §3.3.2, §3.3.3, §5.1)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from .. import wire as w
+
+# RFC 3758 §3.3.1 FORWARD TSN and RFC 8260 §2.2.1 I-DATA chunk types.
+FORWARD_TSN = 192
+I_DATA = 64
+
+
+def family(ip: str) -> int:
+    """4 or 6."""
+    return ipaddress.ip_address(ip).version
+
+
+def address_param(ip: str) -> w.Param:
+    # INIT-04: never an IPv4-mapped IPv6 address; each family its own parameter.
+    if family(ip) == 4:
+        return w.IPv4AddressParam(ip)
+    return w.IPv6AddressParam(ip)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What our INIT ACK offers: its Initiate Tag, Initial TSN and the Tie-Tags (§5.2.2)."""
+
+    local_tag: int
+    local_tsn: int
+    local_tie_tag: int = 0
+    peer_tie_tag: int = 0
+
+
+@dataclass(slots=True)
+class InitParams:
+    """What the variable parameters of an INIT or INIT ACK said."""
+
+    addresses: list[str] = field(default_factory=list)
+    cookie: bytes | None = None
+    host_name: w.HostNameAddressParam | None = None
+    preservative_ms: int = 0
+    pr_sctp: bool = False
+    idata: bool = False
+    unrecognized: list[w.UnknownParam] = field(default_factory=list)  # to be reported
+
+
+def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitParams:
+    """Walk the parameters in order, honouring the action bits of unknown ones (§3.2.1).
+
+    Addresses of a family we do not use are ignored without error (§5.1.2).
+    """
+    out = InitParams()
+    for p in params:
+        if isinstance(p, (w.IPv4AddressParam, w.IPv6AddressParam)):
+            fam = 4 if isinstance(p, w.IPv4AddressParam) else 6
+            if fam in families and p.address not in out.addresses:
+                out.addresses.append(p.address)
+        elif isinstance(p, w.StateCookieParam):
+            out.cookie = p.cookie
+        elif isinstance(p, w.HostNameAddressParam):
+            out.host_name = p
+        elif isinstance(p, w.CookiePreservativeParam):
+            out.preservative_ms = p.increment_ms
+        elif isinstance(p, w.ForwardTsnSupportedParam):
+            out.pr_sctp = True
+        elif isinstance(p, w.SupportedExtensionsParam):
+            out.pr_sctp = out.pr_sctp or FORWARD_TSN in p.chunk_types
+            out.idata = I_DATA in p.chunk_types
+        elif isinstance(p, w.UnknownParam):
+            if p.action.reports:
+                out.unrecognized.append(p)
+            if p.action.stops:
+                break
+        # Others (Supported Address Types, Adaptation Layer, AUTH, ...) need no action:
+        # we never send an AUTH chunk or anything the peer did not announce.
+    return out
+
+
+def setup_params(local_addrs: list[str], *, pr_sctp: bool, interleaving: bool) -> list[w.Param]:
+    """Optional parameters of our INIT or INIT ACK (§3.3.2.1, INIT-04, INIT-05, INIT-08)."""
+    params: list[w.Param] = []
+    if len(local_addrs) > 1:  # a single-homed endpoint lists none (NAT friendly)
+        params += [address_param(a) for a in local_addrs]
+    fams = sorted({family(a) for a in local_addrs})
+    params.append(w.SupportedAddressTypesParam(tuple(5 if f == 4 else 6 for f in fams)))
+    exts = ([FORWARD_TSN] if pr_sctp else []) + ([I_DATA] if interleaving else [])
+    if exts:
+        params.append(w.SupportedExtensionsParam(tuple(exts)))
+    if pr_sctp:
+        params.append(w.ForwardTsnSupportedParam())
+    return params
+
+
+def init_ack_defect(chunk: w.InitAckChunk, p: InitParams) -> tuple[w.Cause, ...] | None:
+    """IACK-02: why this INIT ACK must be refused with an ABORT, or None if it is acceptable."""
+    if chunk.initiate_tag == 0 or chunk.outbound_streams == 0 or chunk.inbound_streams == 0:
+        return (w.InvalidMandatoryParameter(),)  # §3.3.3
+    if chunk.a_rwnd < 1500:
+        return (w.InvalidMandatoryParameter(),)
+    if p.host_name is not None:  # §5.1.2 B
+        return (w.UnresolvableAddress(w.encode_param(p.host_name)),)
+    if p.cookie is None:  # §5.1: the State Cookie is mandatory
+        return (w.MissingMandatoryParameter((w.StateCookieParam.type,)),)
+    return None
+
+
+def init_defect(chunk: w.InitChunk, p: InitParams) -> tuple[w.Cause, ...] | None:
+    """§3.3.2, §5.1.2 B: why an INIT must be answered with an ABORT, or None."""
+    if chunk.initiate_tag == 0 or chunk.outbound_streams == 0 or chunk.inbound_streams == 0:
+        return (w.InvalidMandatoryParameter(),)
+    if chunk.a_rwnd < 1500:
+        return (w.InvalidMandatoryParameter(),)
+    if p.host_name is not None:
+        return (w.UnresolvableAddress(w.encode_param(p.host_name)),)
+    return None

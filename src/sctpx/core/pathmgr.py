@@ -1,0 +1,203 @@
+"""Path management of an established association: primary path, HEARTBEATs, path
+verification and failure detection (RFC 9260 §5.4, §8.1-§8.3; RFC 7829 SCTP-PF).
+
+Timer keys used here: ``("hb", ip)`` the next HEARTBEAT to a path, ``("hbto", ip)``
+the RTO within which that HEARTBEAT must be answered, ``("probe",)`` the next
+path-verification probe.
+"""
+
+from __future__ import annotations
+
+from .. import wire as w
+from .context import EndpointContext
+from .events import PeerAddrChange, PeerAddrState
+from .heartbeat import decode_info, encode_info
+from .path import Path, Reachability
+from .timers import Timers
+
+
+class PathManager:
+    """Paths of one association and everything that watches them.
+
+    The association owns it; ``close`` is the association's way to end itself
+    when Association.Max.Retrans is exceeded (§8.1).
+    """
+
+    def __init__(self, ctx: EndpointContext, assoc_id: int, timers: Timers) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.assoc_id = assoc_id
+        self.timers = timers
+        self.paths: dict[str, Path] = {}
+        self.primary: str | None = None
+        self.error_count = 0  # association overall error counter, §8.1
+        self.peer_port = 0
+        self.peer_tag = 0
+        self.local_ip_for: dict[str, str] = {}
+        self._probe_last: str | None = None
+        self.lost = False  # set when the association must end (COMM_LOST)
+
+    # ----- adding, removing and choosing paths -----
+
+    def add(self, ip: str, udp_port: int, *, confirmed: bool, listed: bool) -> Path:
+        p = Path(ip, udp_port, self.cfg, confirmed=confirmed, listed=listed)
+        self.paths[ip] = p
+        return p
+
+    def remove(self, ip: str) -> None:
+        """Drop a path and every timer it has (IACK-04)."""
+        self.paths.pop(ip, None)
+        for key in (("hb", ip), ("hbto", ip), ("t1", ip), ("t1c", ip)):
+            self.timers.stop(key)
+        if self.primary == ip:
+            self.primary = None
+
+    def source(self, ip: str) -> str:
+        """The local address a packet to ``ip`` leaves from: the one the peer last reached."""
+        return self.local_ip_for.get(ip) or self.ctx.source_for(ip)
+
+    def current(self) -> Path | None:
+        """Where new chunks go: the primary if usable, else one usable alternate (§6.4.1, MH-05)."""
+        p = self.paths.get(self.primary) if self.primary else None
+        if p is not None and p.usable and p.reach is Reachability.ACTIVE:
+            return p
+        best: Path | None = None
+        for q in self.paths.values():
+            if q.usable and (best is None or _rank(q) < _rank(best)):
+                best = q
+        return best if best is not None else (p if p is not None and p.confirmed else None)
+
+    def alternate(self, after: str | None) -> Path | None:
+        """A usable path other than ``after``, rotating in address order (§6.4 retransmissions)."""
+        order = [p for p in self.paths.values() if p.usable]
+        if not order:
+            return None
+        ips = [p.ip for p in order]
+        start = ips.index(after) + 1 if after in ips else 0
+        for k in range(len(order)):
+            q = order[(start + k) % len(order)]
+            if q.ip != after or len(order) == 1:
+                return q
+        return None
+
+    def emit(self, chunks: list[w.Chunk], path: Path, vtag: int | None = None) -> None:
+        dst = (path.ip, path.udp_port)
+        tag = self.peer_tag if vtag is None else vtag
+        self.ctx.send(chunks, tag, self.peer_port, self.source(path.ip), dst)
+
+    def event_addr(self, ip: str, state: PeerAddrState, error: int = 0) -> None:
+        self.ctx.events.append(PeerAddrChange(self.assoc_id, ip, state, error))
+
+    # ----- HEARTBEAT and path verification -----
+
+    def start(self, now: float) -> None:
+        """§8.3, §5.4: heartbeat confirmed paths, probe unconfirmed ones, from ESTABLISHED on."""
+        for p in self.paths.values():
+            if p.confirmed:
+                self.timers.start(("hb", p.ip), now + self._hb_delay(p))
+        if any(not p.confirmed for p in self.paths.values()):
+            self.timers.start(("probe",), now)
+
+    def stop(self) -> None:
+        """§8.3: heartbeating stops once SHUTDOWN or SHUTDOWN ACK has been sent."""
+        self.timers.stop_all("hb")
+        self.timers.stop_all("hbto")
+        self.timers.stop(("probe",))
+
+    def _hb_delay(self, p: Path) -> float:
+        # §8.3: RTO + HB.interval, with the RTO jittered by ±50 %.
+        return p.rto.rto * self.ctx.rng.uniform(0.5, 1.5) + self.cfg.hb_interval
+
+    def heartbeat_chunk(self, p: Path, now: float) -> w.HeartbeatChunk:
+        """A HEARTBEAT with a fresh 64-bit nonce (§5.4); the path awaits its ACK for one RTO."""
+        nonce = self.ctx.rng.getrandbits(64) | 1
+        p.hb_nonce = nonce
+        p.hb_outstanding = True
+        self.timers.start(("hbto", p.ip), now + p.rto.rto)
+        return w.HeartbeatChunk(encode_info(p.ip, now, nonce))
+
+    def on_hb_timer(self, ip: str, now: float) -> None:
+        p = self.paths.get(ip)
+        if p is None:
+            return
+        self.emit([self.heartbeat_chunk(p, now)], p)
+        delay = p.rto.rto if p.reach is Reachability.PF else self._hb_delay(p)
+        self.timers.start(("hb", ip), now + delay)
+
+    def on_hb_timeout(self, ip: str, now: float) -> None:
+        """No HEARTBEAT ACK within one RTO (§8.3)."""
+        p = self.paths.get(ip)
+        if p is None or not p.hb_outstanding:
+            return
+        p.hb_outstanding = False
+        # §8.1: only the path used for data counts against the association;
+        # §5.4: probes of unconfirmed paths never do.
+        self.path_timeout(p, now, count_assoc=p.confirmed and ip == self.primary)
+        if p.reach is Reachability.PF and p.confirmed:
+            self.timers.start(("hb", ip), now)  # RFC 7829: probe a PF path every RTO
+
+    def on_probe_timer(self, now: float) -> None:
+        """§5.4: at most HB.Max.Burst probes per RTO to active unconfirmed paths."""
+        cands = [
+            p
+            for p in self.paths.values()
+            if not p.confirmed and p.reach is not Reachability.INACTIVE
+        ]
+        for p in self.paths.values():
+            inactive = not p.confirmed and p.reach is Reachability.INACTIVE
+            if inactive and not self.timers.running(("hb", p.ip)):  # normal rate now
+                self.timers.start(("hb", p.ip), now + self._hb_delay(p))
+        if not cands:
+            return
+        ips = [p.ip for p in cands]
+        last = self._probe_last
+        start = (ips.index(last) + 1) if last in ips else 0
+        burst = max(1, self.cfg.hb_max_burst)
+        for k in range(min(burst, len(cands))):
+            p = cands[(start + k) % len(cands)]
+            self.emit([self.heartbeat_chunk(p, now)], p)
+            self._probe_last = p.ip
+        self.timers.start(("probe",), now + min(p.rto.rto for p in cands))
+
+    def on_heartbeat_ack(self, info: bytes, now: float) -> None:
+        decoded = decode_info(info)
+        if decoded is None:
+            return
+        ip, sent_at, nonce = decoded
+        p = self.paths.get(ip)
+        if p is None or p.hb_nonce == 0 or nonce != p.hb_nonce:
+            return  # §5.4: the nonce must be the one sent to that address
+        p.hb_nonce = 0
+        p.hb_outstanding = False
+        self.timers.stop(("hbto", ip))
+        if now - sent_at >= 0 and p.error_count == 0:
+            p.rto.sample(now - sent_at)  # §8.3: an RTT sample; none after a backoff (Karn)
+        p.error_count = 0
+        self.error_count = 0  # §8.1 (S)
+        if not p.confirmed:
+            p.confirmed = True
+            self.event_addr(ip, PeerAddrState.CONFIRMED)
+            self.timers.start(("hb", ip), now + self._hb_delay(p))
+        if p.reach is not Reachability.ACTIVE:
+            p.reach = Reachability.ACTIVE
+            self.event_addr(ip, PeerAddrState.AVAILABLE)
+
+    def path_timeout(self, p: Path, now: float, *, count_assoc: bool) -> None:
+        """One unanswered HEARTBEAT or T3-rtx expiry on ``p`` (§8.2, §8.1, RFC 7829)."""
+        p.error_count += 1
+        p.rto.back_off()
+        if p.error_count > self.cfg.path_max_retrans:
+            if p.reach is not Reachability.INACTIVE:
+                p.reach = Reachability.INACTIVE
+                self.event_addr(p.ip, PeerAddrState.UNREACHABLE)
+        elif p.error_count > self.cfg.pf_retrans and p.reach is Reachability.ACTIVE and p.confirmed:
+            p.reach = Reachability.PF
+            self.event_addr(p.ip, PeerAddrState.POTENTIALLY_FAILED)
+        if count_assoc:
+            self.error_count += 1
+            if self.error_count > self.cfg.assoc_max_retrans:
+                self.lost = True
+
+
+def _rank(p: Path) -> int:
+    return 0 if p.reach is Reachability.ACTIVE else 1
