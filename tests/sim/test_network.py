@@ -6,6 +6,7 @@ sctpx.wire) so that the trace decodes and tshark recognises the capture.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import shutil
 import struct
@@ -508,6 +509,23 @@ def test_at_callback_flushes_drivers_and_step() -> None:
     net.cancel(ev)
     net.run()
     assert len(net.trace) == 1
+
+
+def test_ties_in_time_keep_insertion_order() -> None:
+    net = Network()
+    a, b = two_hosts(net, delay=0.0)
+    client, server = Fake(), Fake()
+    a.attach(1000, client)
+    b.attach(2000, server)
+    calls: list[int] = []
+    for i in range(5):
+        net.at(1.0, functools.partial(calls.append, i))
+    for i in range(20):
+        client.send(hb(1000, 2000, i), (A1, 9899), (B1, 9899))
+    net.run(until=2.0)
+    assert calls == [0, 1, 2, 3, 4]
+    assert [counter(d) for _, d, _, _ in server.received] == list(range(20))
+    assert {t for t, _, _, _ in server.received} == {0.0}
 
 
 def test_run_until() -> None:

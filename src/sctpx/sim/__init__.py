@@ -26,7 +26,7 @@ full), :mod:`~sctpx.sim.host`, :mod:`~sctpx.sim.link`, :mod:`~sctpx.sim.trace`,
 :mod:`~sctpx.sim.pcap` (a stand-alone pcap writer), :mod:`~sctpx.sim.events`.
 """
 
-from .events import Event, EventLimitExceeded, SimulationError
+from .events import EventLimitExceeded, Scheduled, SimulationError
 from .host import Host, UnclaimedHook
 from .link import ANY, LinkChanges, LinkProps
 from .network import DEFAULT_MAX_EVENTS, Network
@@ -36,7 +36,6 @@ from .trace import Fate, TraceRecord
 __all__ = [
     "ANY",
     "DEFAULT_MAX_EVENTS",
-    "Event",
     "EventLimitExceeded",
     "Fate",
     "Host",
@@ -44,6 +43,7 @@ __all__ = [
     "LinkProps",
     "Network",
     "PcapWriter",
+    "Scheduled",
     "SimulationError",
     "TraceRecord",
     "UnclaimedHook",

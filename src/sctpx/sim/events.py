@@ -20,7 +20,7 @@ class EventLimitExceeded(SimulationError):
     """A run processed more events than its ``max_events`` allowed (a livelock, usually)."""
 
 
-class Event:
+class Scheduled:
     """A scheduled action; keep the handle to cancel it."""
 
     __slots__ = ("action", "cancelled", "describe", "time")
@@ -36,17 +36,17 @@ class EventQueue:
     """Pending events; ties in time are broken by insertion order."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Event]] = []
+        self._heap: list[tuple[float, int, Scheduled]] = []
         self._seq = 0
 
-    def push(self, time: float, action: Callable[[], None], describe: str) -> Event:
-        event = Event(time, action, describe)
+    def push(self, time: float, action: Callable[[], None], describe: str) -> Scheduled:
+        event = Scheduled(time, action, describe)
         heapq.heappush(self._heap, (time, self._seq, event))
         self._seq += 1
         return event
 
     @staticmethod
-    def cancel(event: Event) -> None:
+    def cancel(event: Scheduled) -> None:
         event.cancelled = True
 
     def _drop_cancelled(self) -> None:
@@ -59,12 +59,12 @@ class EventQueue:
         self._drop_cancelled()
         return self._heap[0][0] if self._heap else None
 
-    def pop(self) -> Event | None:
+    def pop(self) -> Scheduled | None:
         """Remove and return the next live event."""
         self._drop_cancelled()
         return heapq.heappop(self._heap)[2] if self._heap else None
 
-    def upcoming(self, n: int) -> list[Event]:
+    def upcoming(self, n: int) -> list[Scheduled]:
         """Up to ``n`` next live events, in order, without removing them (for diagnostics)."""
         live = [e for _, _, e in heapq.nsmallest(n + 64, self._heap) if not e.cancelled]
         return live[:n]

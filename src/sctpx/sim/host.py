@@ -78,8 +78,9 @@ class Host:
             raise ValueError(f"SCTP port {sctp_port} out of range 0..65535")
         if sctp_port in self._drivers:
             raise SimulationError(f"host {self.name}: SCTP port {sctp_port} already attached")
-        self._network._adopt(self, driver)
+        self._network._adopt(self, driver)  # refuses a driver of another host
         self._drivers[sctp_port] = driver
+        self._network.poke(driver)
 
     def detach(self, sctp_port: int | None) -> Driver:
         """Stop delivering to the driver on ``sctp_port``; returns it.

@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal, Unpack
 
 from ..core.types import Addr, Driver, UnreachableKind
-from .events import Event, EventLimitExceeded, EventQueue, SimulationError
+from .events import EventLimitExceeded, EventQueue, Scheduled, SimulationError
 from .host import Host
 from .link import ANY, LinkChanges, LinkProps, LinkTable, normalize_ip
 from .pcap import PcapWriter
@@ -67,7 +67,7 @@ class _Slot:
         self.driver = driver
         self.host = host
         self.label = f"{type(driver).__name__} on {host.name}"
-        self.timer: Event | None = None
+        self.timer: Scheduled | None = None
         self.timer_at: float | None = None
         self.dead = False
 
@@ -146,7 +146,6 @@ class Network:
             slot = self._slots[id(driver)] = _Slot(driver, host)
         elif slot.host is not host:
             raise SimulationError(f"{slot.label} cannot also be attached to host {host.name}")
-        self._flush(slot)
 
     def _forget(self, driver: Driver) -> None:
         slot = self._slots.pop(id(driver))
@@ -219,7 +218,7 @@ class Network:
 
     # ------------------------------------------------------------- scheduling
 
-    def at(self, t: float, callback: Callable[[], object]) -> Event:
+    def at(self, t: float, callback: Callable[[], object]) -> Scheduled:
         """Call ``callback()`` at virtual time ``t``; every driver is flushed afterwards."""
         if t < self._now or math.isnan(t):
             raise ValueError(f"cannot schedule at {t}: the clock is at {self._now}")
@@ -230,11 +229,11 @@ class Network:
 
         return self._queue.push(t, fire, f"callback {getattr(callback, '__name__', callback)}")
 
-    def after(self, delay: float, callback: Callable[[], object]) -> Event:
+    def after(self, delay: float, callback: Callable[[], object]) -> Scheduled:
         """:meth:`at` ``now + delay``."""
         return self.at(self._now + delay, callback)
 
-    def cancel(self, event: Event) -> None:
+    def cancel(self, event: Scheduled) -> None:
         """Cancel an event returned by :meth:`at` or :meth:`after`."""
         self._queue.cancel(event)
 
