@@ -75,6 +75,7 @@ class Association:
         self._preservative_ms = 0
         self._last_refusal = UnreachableKind.PORT
         self._t2_dst = ""
+        self._shutdown_requested = False
         self._handlers: dict[type, Callable[[Any, Addr, Addr, float], None]] = {
             w.InitAckChunk: self._on_init_ack,
             w.CookieAckChunk: self._on_cookie_ack,
@@ -319,6 +320,8 @@ class Association:
         self._set_state(S.ESTABLISHED)
         self._event(how)
         self.pm.start(now)
+        if self._shutdown_requested:
+            self.shutdown(now)
 
     # ----- set-up: the responder and collisions (§5.1 D, §5.2) -----
 
@@ -567,9 +570,17 @@ class Association:
         self._close(AssocChangeState.COMM_LOST, errno.ECONNABORTED)
 
     def shutdown(self, now: float) -> None:
-        """The user's graceful close (§9.2). Nothing is outstanding, so SHUTDOWN goes at once."""
-        if self.state in SETUP_STATES:
-            self.abort(now)
+        """The user's graceful close (§9.2). Nothing is outstanding, so SHUTDOWN goes at once.
+
+        Decision: in COOKIE-WAIT the peer has no TCB yet, so the set-up just stops
+        (reported as SHUTDOWN_COMP); in COOKIE-ECHOED it may have one, so set-up
+        completes first and the SHUTDOWN follows (as Linux does).
+        """
+        if self.state is S.COOKIE_WAIT:
+            self._close(AssocChangeState.SHUTDOWN_COMP)
+            return
+        if self.state is S.COOKIE_ECHOED:
+            self._shutdown_requested = True
             return
         if self.state is S.ESTABLISHED:
             self._set_state(S.SHUTDOWN_PENDING)

@@ -120,9 +120,11 @@ class PathManager:
         p = self.paths.get(ip)
         if p is None:
             return
+        if p.hb_outstanding:  # the previous one is still unanswered: it counts first
+            self.on_hb_timeout(ip, now)
         self.emit([self.heartbeat_chunk(p, now)], p)
-        delay = p.rto.rto if p.reach is Reachability.PF else self._hb_delay(p)
-        self.timers.start(("hb", ip), now + delay)
+        if p.reach is not Reachability.PF:  # a PF path's next probe follows its timeout
+            self.timers.start(("hb", ip), now + self._hb_delay(p))
 
     def on_hb_timeout(self, ip: str, now: float) -> None:
         """No HEARTBEAT ACK within one RTO (§8.3)."""
@@ -130,11 +132,16 @@ class PathManager:
         if p is None or not p.hb_outstanding:
             return
         p.hb_outstanding = False
+        self.timers.stop(("hbto", ip))
         # §8.1: only the path used for data counts against the association;
         # §5.4: probes of unconfirmed paths never do.
         self.path_timeout(p, now, count_assoc=p.confirmed and ip == self.primary)
-        if p.reach is Reachability.PF and p.confirmed:
+        if not p.confirmed:
+            return  # the probe timer paces unconfirmed paths
+        if p.reach is Reachability.PF:
             self.timers.start(("hb", ip), now)  # RFC 7829: probe a PF path every RTO
+        elif not self.timers.running(("hb", ip)):
+            self.timers.start(("hb", ip), now + self._hb_delay(p))
 
     def on_probe_timer(self, now: float) -> None:
         """§5.4: at most HB.Max.Burst probes per RTO to active unconfirmed paths."""
