@@ -259,7 +259,7 @@ Cause = (
     | UnknownCause
 )
 
-_KNOWN: dict[int, type[Cause]] = {
+KNOWN_CAUSES: dict[int, type[Cause]] = {
     cls.code: cls
     for cls in (
         InvalidStreamIdentifier,
@@ -283,7 +283,7 @@ def decode_causes(data: bytes) -> tuple[Cause, ...]:
     """All error causes in the value of an ERROR or ABORT chunk."""
     out: list[Cause] = []
     for code, s, e in iter_tlvs(data, "error cause"):
-        cls = _KNOWN.get(code)
+        cls = KNOWN_CAUSES.get(code)
         v = data[s:e]
         out.append(UnknownCause(code, v) if cls is None else cls.from_value(v))  # type: ignore[union-attr]
     return tuple(out)

@@ -278,7 +278,7 @@ Param = (
     | UnknownParam
 )
 
-_KNOWN: dict[int, type[Param]] = {
+KNOWN_PARAMS: dict[int, type[Param]] = {
     cls.type: cls
     for cls in (
         HeartbeatInfoParam,
@@ -300,7 +300,7 @@ _KNOWN: dict[int, type[Param]] = {
 
 
 def decode_param(t: int, v: bytes) -> Param:
-    cls = _KNOWN.get(t)
+    cls = KNOWN_PARAMS.get(t)
     if cls is None:
         return UnknownParam(t, v)
     return cls.from_value(v)  # type: ignore[union-attr]
