@@ -53,7 +53,15 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
     Addresses of a family we do not use are ignored without error (§5.1.2).
     """
     out = InitParams()
+    stopped = False
     for p in params:
+        if stopped:
+            # Decision: "stop processing" (§3.2.1) ends the reading of optional
+            # parameters, but the State Cookie is mandatory, so a COOKIE ECHO can
+            # still be sent (IACK-09: "in every case a COOKIE ECHO is still sent").
+            if isinstance(p, w.StateCookieParam):
+                out.cookie = p.cookie
+            continue
         if isinstance(p, (w.IPv4AddressParam, w.IPv6AddressParam)):
             fam = 4 if isinstance(p, w.IPv4AddressParam) else 6
             if fam in families and p.address not in out.addresses:
@@ -72,8 +80,7 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
         elif isinstance(p, w.UnknownParam):
             if p.action.reports:
                 out.unrecognized.append(p)
-            if p.action.stops:
-                break
+            stopped = p.action.stops
         # Others (Supported Address Types, Adaptation Layer, AUTH, ...) need no action:
         # we never send an AUTH chunk or anything the peer did not announce.
     return out

@@ -1,0 +1,240 @@
+"""Set-up and verification-tag rules driven by hand-made packets (no simulator needed).
+
+The client endpoint is fed crafted INIT ACKs, ABORTs, ICMP signals and so on;
+what it sends back is decoded and checked.
+"""
+
+from __future__ import annotations
+
+import errno
+import random
+
+import pytest
+
+from sctpx import wire as w
+from sctpx.core import AssocChange, AssocChangeState, Endpoint, PeerAddrChange, State
+from sctpx.core.types import UnreachableKind
+
+L1 = "198.18.1.1"
+P1, P2, P3 = "198.18.1.2", "198.18.2.2", "198.18.3.2"
+CPORT, SPORT = 40000, 5000
+PEER_TAG = 0x0BADCAFE
+
+
+class Client:
+    def __init__(self, addrs: list[str] | None = None, **options: object) -> None:
+        options.setdefault("init_stagger", 0)  # classic timers: T1 is the only timer
+        self.ep = Endpoint(CPORT, [L1], rng=random.Random(7))
+        self.aid = self.ep.connectx([(a, SPORT) for a in (addrs or [P1, P2])], 0.0, **options)
+        [(data, _s, _d)] = self.ep.datagrams_to_send(0.0)
+        init = w.decode_packet(data).chunks[0]
+        assert isinstance(init, w.InitChunk)
+        self.tag = init.initiate_tag
+
+    @property
+    def assoc(self):  # type: ignore[no-untyped-def]
+        return self.ep.association(self.aid)
+
+    def feed(
+        self, chunks: list[w.Chunk], vtag: int | None = None, src: str = P1,
+        now: float = 0.02, sport: int = SPORT,
+    ) -> list[tuple[w.Packet, tuple[str, int]]]:  # fmt: skip
+        data = w.encode_packet(w.Packet(sport, CPORT, self.tag if vtag is None else vtag, chunks))
+        self.ep.receive(data, (src, 9899), (L1, 9899), now)
+        return [(w.decode_packet(d), dst) for d, _s, dst in self.ep.datagrams_to_send(now)]
+
+    def events(self) -> list[object]:
+        out = []
+        while (e := self.ep.next_event()) is not None:
+            out.append(e)
+        return out
+
+
+def init_ack(*params: w.Param, tag: int = PEER_TAG, os_: int = 5, mis: int = 5,
+             rwnd: int = 65536, cookie: bool = True) -> w.InitAckChunk:  # fmt: skip
+    ps = list(params) + ([w.StateCookieParam(b"C" * 40)] if cookie else [])
+    return w.InitAckChunk(tag, rwnd, os_, mis, 1000, tuple(ps))
+
+
+def test_init_ack_leads_to_cookie_echo_at_once() -> None:  # IACK-11, CK-01
+    c = Client()
+    out = c.feed([init_ack()])
+    [(pkt, dst)] = out
+    assert dst == (P1, 9899) and pkt.verification_tag == PEER_TAG
+    assert pkt.chunks == [w.CookieEchoChunk(b"C" * 40)]
+    assert c.assoc.state is State.COOKIE_ECHOED
+    assert (c.assoc.outbound_streams, c.assoc.inbound_streams) == (5, 5)  # IACK-10
+
+
+@pytest.mark.parametrize(
+    "ack",
+    [
+        init_ack(tag=0),
+        init_ack(os_=0),
+        init_ack(mis=0),
+        init_ack(rwnd=1499),
+        init_ack(w.HostNameAddressParam(b"example.test\x00")),
+        init_ack(cookie=False),
+    ],
+)
+def test_bad_init_ack_is_aborted_and_setup_fails(ack: w.InitAckChunk) -> None:  # IACK-02
+    c = Client()
+    [(pkt, dst)] = c.feed([ack])
+    assert dst[0] == P1 and pkt.verification_tag == ack.initiate_tag
+    assert isinstance(pkt.chunks[0], w.AbortChunk) and not pkt.chunks[0].t_bit
+    [ev] = c.events()
+    assert isinstance(ev, AssocChange) and ev.state is AssocChangeState.CANT_STR_ASSOC
+    assert ev.error == errno.EPROTO and ev.causes == pkt.chunks[0].causes
+    assert c.ep.associations == {}
+
+
+def test_init_ack_with_wrong_tag_or_late_is_ignored() -> None:  # IACK-01
+    c = Client()
+    assert c.feed([init_ack()], vtag=c.tag ^ 1) == []
+    assert c.assoc.state is State.COOKIE_WAIT and c.ep.get_timer() == 1.0
+    c.feed([init_ack()])
+    assert c.feed([init_ack(tag=1234)]) == []  # a second INIT ACK in COOKIE-ECHOED
+    assert c.assoc.peer_tag == PEER_TAG
+
+
+def test_init_ack_from_unlisted_source_is_accepted_unconfirmed() -> None:  # IACK-06, IACK-07
+    c = Client(addrs=[P1])
+    [(pkt, dst)] = c.feed([init_ack(w.IPv4AddressParam(P1), w.IPv4AddressParam(P2))], src=P2)
+    a = c.assoc
+    assert a.paths[P1].confirmed and not a.paths[P2].confirmed
+    assert a.pm.primary == P1 and dst[0] == P1
+    assert pkt.chunks == [w.CookieEchoChunk(b"C" * 40)]
+
+
+def test_init_ack_addresses_define_the_peer() -> None:  # IACK-03, IACK-04, IACK-08
+    c = Client(addrs=[P1, P2, "198.18.7.7"])
+    c.feed([init_ack(w.IPv4AddressParam(P1), w.IPv6AddressParam("fd00::2"),
+                     w.IPv4AddressParam(P3))], src=P2)  # fmt: skip
+    assert list(c.assoc.paths) == [P1, P2, P3]
+    assert [c.assoc.paths[x].confirmed for x in (P1, P2, P3)] == [True, True, False]
+    assert c.events() == []  # no event for the dropped address, no error for IPv6
+
+
+def test_init_ack_without_addresses_has_only_its_source() -> None:  # IACK-03
+    c = Client(addrs=[P1, P2])
+    c.feed([init_ack()], src=P1)
+    assert list(c.assoc.paths) == [P1]
+
+
+@pytest.mark.parametrize(
+    ("ptype", "reported"),
+    [(0xC123, True), (0x8123, False), (0x4123, True), (0x0123, False)],
+)
+def test_unknown_init_ack_parameters_by_action_bits(ptype: int, reported: bool) -> None:
+    c = Client()  # IACK-09: COOKIE ECHO always sent; reports bundled after it
+    unknown = w.UnknownParam(ptype, b"xyz")
+    [(pkt, _dst)] = c.feed([init_ack(unknown, w.IPv4AddressParam(P3))])
+    assert isinstance(pkt.chunks[0], w.CookieEchoChunk)
+    if reported:
+        assert pkt.chunks[1:] == [w.ErrorChunk((w.UnrecognizedParameters(unknown.tlv()),))]
+    else:
+        assert pkt.chunks[1:] == []
+    stops = ptype >> 14 in (0, 1)
+    assert (P3 in c.assoc.paths) is not stops  # parameters after a "stop" are not read
+
+
+def test_abort_in_cookie_wait_by_tag() -> None:  # T1-12, §8.5.1 B
+    c = Client()
+    assert c.feed([w.AbortChunk()], vtag=c.tag ^ 1) == []
+    assert c.feed([w.AbortChunk(flags=w.FLAG_T)], vtag=c.tag) == []  # T set: needs peer tag
+    assert c.assoc.state is State.COOKIE_WAIT
+    assert c.feed([w.AbortChunk()]) == []  # never answered
+    [ev] = c.events()
+    assert isinstance(ev, AssocChange) and ev.error == errno.ECONNREFUSED
+    assert c.ep.associations == {}
+
+
+def test_shutdown_ack_in_cookie_wait_gets_reflected_complete() -> None:  # T1-11
+    c = Client()
+    [(pkt, dst)] = c.feed([w.ShutdownAckChunk()], vtag=0x12345678)
+    assert dst[0] == P1 and pkt.verification_tag == 0x12345678
+    assert pkt.chunks == [w.ShutdownCompleteChunk(flags=w.FLAG_T)]
+    assert c.assoc.state is State.COOKIE_WAIT and c.ep.get_timer() == 1.0
+    assert c.feed([w.ShutdownChunk(5)]) == []  # a SHUTDOWN is discarded
+
+
+def test_heartbeat_answered_in_cookie_echoed() -> None:  # CK-05
+    c = Client()
+    c.feed([init_ack()])
+    [(pkt, dst)] = c.feed([w.HeartbeatChunk(b"peer-info")])
+    assert pkt.chunks == [w.HeartbeatAckChunk(b"peer-info")] and dst[0] == P1
+
+
+def test_icmp_must_quote_our_init() -> None:  # ICMP-01
+    c = Client(init_stagger=0)
+    hdr = CPORT.to_bytes(2, "big") + SPORT.to_bytes(2, "big")
+    other_init = w.encode_packet(w.Packet(CPORT, SPORT, 0, [w.InitChunk(c.tag ^ 1, 1500, 1, 1, 1)]))
+    c.ep.receive_unreachable((P1, 9899), UnreachableKind.PROTOCOL, other_init, 0.01)
+    c.ep.receive_unreachable((P1, 9899), UnreachableKind.PROTOCOL, hdr + b"\0\0\0\x05", 0.01)
+    assert c.ep.datagrams_to_send(0.01) == [] and c.assoc.state is State.COOKIE_WAIT
+    ours = w.encode_packet(w.Packet(CPORT, SPORT, 0, [w.InitChunk(c.tag, 1500, 1, 1, 1)]))
+    c.ep.receive_unreachable((P1, 9899), UnreachableKind.PROTOCOL, ours[:28], 0.01)
+    [(_d, _s, dst)] = c.ep.datagrams_to_send(0.01)
+    assert dst[0] == P2  # ICMP-03 decided: on to the next listed address at once
+
+
+def established_client() -> Client:
+    c = Client()
+    c.feed([init_ack(w.IPv4AddressParam(P1), w.IPv4AddressParam(P3))])
+    c.feed([w.CookieAckChunk()], now=0.04)
+    c.events()
+    assert c.assoc.state is State.ESTABLISHED
+    return c
+
+
+def test_forged_heartbeat_ack_does_not_confirm() -> None:  # PV-02
+    c = established_client()
+    c.ep.handle_timer(0.04)
+    probes = [w.decode_packet(d) for d, _s, dst in c.ep.datagrams_to_send(0.04) if dst[0] == P3]
+    [hb] = [ch for pkt in probes for ch in pkt.chunks if isinstance(ch, w.HeartbeatChunk)]
+    forged = bytearray(hb.info)
+    forged[9] ^= 0xFF  # the nonce
+    c.feed([w.HeartbeatAckChunk(bytes(forged))], vtag=c.tag, src=P3, now=0.05)
+    assert not c.assoc.paths[P3].confirmed and c.events() == []
+    c.feed([w.HeartbeatAckChunk(hb.info)], vtag=c.tag, src=P3, now=0.05)
+    assert c.assoc.paths[P3].confirmed
+    assert [type(e) for e in c.events()] == [PeerAddrChange]
+
+
+def test_established_tag_rules() -> None:  # §8.5, §8.5.1 B, C
+    c = established_client()
+    assert c.feed([w.AbortChunk()], vtag=PEER_TAG) == []  # own tag needed without T
+    assert c.feed([w.ShutdownCompleteChunk()]) == []  # not in SHUTDOWN-ACK-SENT: ignored
+    assert c.feed([w.HeartbeatChunk(b"x")], vtag=123) == []  # wrong tag: silently dropped
+    assert c.assoc.state is State.ESTABLISHED
+    c.feed([w.AbortChunk(flags=w.FLAG_T)], vtag=PEER_TAG)  # reflected peer tag: accepted
+    [ev] = c.events()
+    assert isinstance(ev, AssocChange) and ev.state is AssocChangeState.COMM_LOST
+
+
+def test_unrecognized_chunks_by_action_bits() -> None:  # §3.2
+    c = established_client()
+    hb = w.HeartbeatChunk(b"x")
+    out = c.feed([w.UnknownChunk(0x7F, b"ab"), hb])  # 01: stop, report
+    assert [type(ch) for p, _ in out for ch in p.chunks] == [w.ErrorChunk]
+    out = c.feed([w.UnknownChunk(0xFF, b"ab"), hb])  # 11: skip, report
+    assert [type(ch) for p, _ in out for ch in p.chunks] == [w.ErrorChunk, w.HeartbeatAckChunk]
+    out = c.feed([w.UnknownChunk(0xBF, b"ab"), hb])  # 10: skip silently
+    assert [type(ch) for p, _ in out for ch in p.chunks] == [w.HeartbeatAckChunk]
+    assert c.feed([w.UnknownChunk(0x3F, b"ab"), hb]) == []  # 00: stop silently
+    err = c.feed([w.UnknownChunk(0x7F, b"ab")])[0][0].chunks[0]
+    assert err == w.ErrorChunk((w.UnrecognizedChunkType(w.UnknownChunk(0x7F, b"ab").tlv()),))
+
+
+def test_malformed_and_foreign_packets_never_raise() -> None:
+    c = established_client()
+    rng = random.Random(3)
+    good = w.encode_packet(w.Packet(SPORT, CPORT, c.tag, [w.HeartbeatChunk(b"abc")]))
+    for _ in range(3000):
+        data = bytearray(good if rng.random() < 0.7 else rng.randbytes(rng.randrange(40)))
+        for _ in range(rng.randrange(4)):
+            if data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        c.ep.receive(bytes(data), (P1, 9899), (L1, 9899), 0.1)
+        c.ep.receive(bytes(data), (P1, 9899), (L1, 9899), 0.1)  # with a good CRC
+    assert c.assoc.state is State.ESTABLISHED
