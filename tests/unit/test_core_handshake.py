@@ -238,3 +238,45 @@ def test_malformed_and_foreign_packets_never_raise() -> None:
         c.ep.receive(bytes(data), (P1, 9899), (L1, 9899), 0.1)
         c.ep.receive(bytes(data), (P1, 9899), (L1, 9899), 0.1)  # with a good CRC
     assert c.assoc.state is State.ESTABLISHED
+
+
+def test_init_collision_in_cookie_wait_and_cookie_echoed() -> None:  # COL-01, COL-02
+    c = Client(addrs=[P1, P2])
+    their = w.InitChunk(0x5EED5EED, 65536, 4, 4, 99)
+    [(pkt, dst)] = c.feed([their], vtag=0, src=P2)
+    ack = pkt.chunks[0]
+    assert isinstance(ack, w.InitAckChunk) and dst[0] == P2
+    assert (ack.initiate_tag, pkt.verification_tag) == (c.tag, 0x5EED5EED)  # our own tag
+    assert c.assoc.state is State.COOKIE_WAIT and c.ep.get_timer() == 1.0  # T1 untouched
+    # Not a listed address, so not this association (§5.2.1 rule 1): a new peer, and
+    # we are not listening, so it gets the ABORT of §8.4 rule 3; our set-up goes on.
+    [(pkt, _dst)] = c.feed([their], vtag=0, src="198.18.8.8")
+    assert pkt.chunks == [w.AbortChunk()] and pkt.verification_tag == 0x5EED5EED
+    c.feed([init_ack(w.IPv4AddressParam(P1), w.IPv4AddressParam(P2))])
+    assert c.assoc.state is State.COOKIE_ECHOED
+    [(pkt, _dst)] = c.feed([their], vtag=0, src=P1)  # no new address: INIT ACK again
+    again = pkt.chunks[0]
+    assert isinstance(again, w.InitAckChunk) and again.initiate_tag == c.tag
+    extra = w.InitChunk(0x5EED5EED, 65536, 4, 4, 99, (w.IPv4AddressParam(P3),))
+    [(pkt, _dst)] = c.feed([extra], vtag=0, src=P1)  # a new address: ABORT, no change
+    assert pkt.verification_tag == 0x5EED5EED
+    assert pkt.chunks == [w.AbortChunk((w.RestartWithNewAddresses((w.IPv4AddressParam(P3),)),))]
+    assert c.assoc.state is State.COOKIE_ECHOED and P3 not in c.assoc.paths
+
+
+def test_set_primary_rules() -> None:  # PV-07, NTF MADE_PRIM
+    c = Client(addrs=[P1, P2])
+    c.feed([init_ack(w.IPv4AddressParam(P1), w.IPv4AddressParam(P2), w.IPv4AddressParam(P3))])
+    c.feed([w.CookieAckChunk()], now=0.04)
+    c.events()
+    with pytest.raises(OSError) as ei:
+        c.ep.set_primary(c.aid, P3)  # unconfirmed
+    assert ei.value.errno == errno.EINVAL
+    with pytest.raises(OSError):
+        c.ep.set_primary(c.aid, "198.18.9.9")
+    with pytest.raises(OSError):
+        c.ep.set_primary(c.aid, "nonsense")
+    c.ep.set_primary(c.aid, P2)
+    assert c.assoc.pm.primary == P2
+    [ev] = c.events()
+    assert isinstance(ev, PeerAddrChange) and (ev.address, ev.state.value) == (P2, "ADDR_MADE_PRIM")

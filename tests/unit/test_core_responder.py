@@ -177,3 +177,16 @@ def test_out_of_the_blue_rules() -> None:  # §8.4
     assert s.feed([w.ShutdownCompleteChunk()], 0x1234) == []  # rule 6
     assert s.feed([w.CookieAckChunk()], 0x1234) == []  # rule 7
     assert s.feed([w.ErrorChunk((w.StaleCookieError(5),))], 0x1234) == []
+
+
+def test_late_cookie_case_c_is_discarded() -> None:  # §5.2.4 C
+    s = Server()
+    ack1 = s.init(C1, C2)  # the peer's INIT arrived twice (a retransmission):
+    ack2 = s.init(C1, C2)  # two stateless answers, two cookies for the same peer tag
+    assert ack1.initiate_tag != ack2.initiate_tag
+    s.cookie_echo(ack1)
+    [a] = s.ep.associations.values()
+    while s.ep.next_event():
+        pass
+    assert s.cookie_echo(ack2, now=0.5) == []  # local tag X, peer tag M, no tie-tags
+    assert a.local_tag == ack1.initiate_tag and s.ep.next_event() is None

@@ -20,7 +20,8 @@ from .. import wire as w
 from .config import Config
 from .context import EndpointContext
 from .cookie import CookieState
-from .events import AssocChange, AssocChangeState, RemoteError, ShutdownEvent
+from .errors import einval
+from .events import AssocChange, AssocChangeState, PeerAddrState, RemoteError, ShutdownEvent
 from .handshake import (
     InitParams,
     Offer,
@@ -556,6 +557,25 @@ class Association:
                 and int.from_bytes(quoted[16:20], "big") == self.local_tag
             )
         return vtag == self.peer_tag
+
+    # ----- the user's view and choices -----
+
+    def set_primary(self, ip: str) -> None:
+        """RFC 6458 SCTP_PRIMARY_ADDR (§11.1.2 of RFC 9260): new data goes to ``ip``.
+
+        PV-07 decided: an UNCONFIRMED address may not be primary (EINVAL), since
+        nothing but probes may be sent to it (§5.4).
+        """
+        p = self.paths.get(ip)
+        if p is None:
+            raise einval(f"{ip} is not a peer address of association {self.id}")
+        if not p.confirmed:
+            raise einval(f"{ip} is not confirmed yet")
+        if self.state is S.CLOSED:
+            raise einval(f"association {self.id} is closed")
+        if self.pm.primary != ip:
+            self.pm.primary = ip
+            self.pm.event_addr(ip, PeerAddrState.MADE_PRIM)
 
     # ----- teardown (§9.1, §9.2) -----
 

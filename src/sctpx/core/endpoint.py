@@ -153,6 +153,14 @@ class Endpoint:
         """The association with this id (for inspection)."""
         return self._assoc(assoc_id)
 
+    def set_primary(self, assoc_id: int, ip: str) -> None:
+        """Make the confirmed peer address ``ip`` the primary path (SCTP_PRIMARY_ADDR)."""
+        try:
+            ip = _normalise(ip)
+        except ValueError:
+            raise einval(f"not an IP address: {ip!r}") from None
+        self._assoc(assoc_id).set_primary(ip)
+
     def shutdown(self, assoc_id: int, now: float) -> None:
         a = self._assoc(assoc_id)
         a.shutdown(now)
