@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sctpx.wire import (
     ChecksumError,
+    ChunkListParam,
     CookieAckChunk,
     DataChunk,
     HeartbeatChunk,
     HmacAlgoParam,
     InitChunk,
+    InvalidStreamIdentifier,
     IPv4AddressParam,
+    IPv6AddressParam,
+    NoUserData,
     Packet,
     ParseError,
+    SackChunk,
+    StateCookieParam,
     SupportedAddressTypesParam,
     UnknownAction,
     chunk_action,
@@ -23,8 +30,11 @@ from sctpx.wire import (
     decode_causes,
     decode_packet,
     decode_params,
+    encode_cause,
+    encode_causes,
     encode_chunk,
     encode_packet,
+    encode_param,
     param_action,
 )
 
@@ -317,7 +327,34 @@ def test_unknown_chunk_and_param_actions_on_decoded_objects() -> None:
 
 def test_encode_refuses_chunks_over_the_16_bit_length() -> None:
     assert len(encode_chunk(DataChunk(1, 0, 0, 0, bytes(0xFFFF - 16)))) == 0x10000
-    with pytest.raises(ValueError, match="16-bit length"):
+    with pytest.raises(ValueError, match="chunk type 0: 65536 bytes exceed the 16-bit length"):
         encode_chunk(DataChunk(1, 0, 0, 0, bytes(0xFFFF - 15)))
     with pytest.raises(ValueError, match="16-bit length"):
         encode_packet(Packet(1, 2, 3, [HeartbeatChunk(bytes(0xFFFF))]))
+    with pytest.raises(ValueError, match=r"parameter type 0x7: .*16-bit length"):
+        encode_param(StateCookieParam(bytes(0xFFFC)))
+
+
+@pytest.mark.parametrize(
+    ("encode", "match"),
+    [
+        (lambda: encode_packet(Packet(65536, 1, 1)), "the common header"),
+        (lambda: encode_packet(Packet(1, 2, 1 << 32)), "the common header"),
+        (lambda: encode_chunk(CookieAckChunk(256)), "chunk type 11"),
+        (lambda: encode_chunk(DataChunk(1 << 32, 0, 0, 0, b"")), "chunk type 0"),
+        (lambda: encode_chunk(SackChunk(1, 1, ((70000, 1),))), "chunk type 3"),
+        (
+            lambda: encode_chunk(InitChunk(1, 1, 1, 1, 1, (IPv4AddressParam("::1"),))),
+            "chunk type 1",
+        ),
+        (lambda: encode_param(IPv6AddressParam("example.org")), "parameter type 0x6"),
+        (lambda: encode_param(ChunkListParam((300,))), "parameter type 0x8003"),
+        (lambda: encode_causes([InvalidStreamIdentifier(-1)]), "error cause 1"),
+        (lambda: encode_cause(NoUserData(1 << 32)), "error cause 9"),
+    ],
+)
+def test_encode_raises_value_error_for_fields_that_do_not_fit(
+    encode: Callable[[], bytes], match: str
+) -> None:
+    with pytest.raises(ValueError, match=f"cannot encode {match}"):
+        encode()

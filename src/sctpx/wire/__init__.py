@@ -21,6 +21,7 @@ from .causes import (
     UnresolvableAddress,
     UserInitiatedAbort,
     decode_causes,
+    encode_cause,
     encode_causes,
 )
 from .chunks import (
@@ -140,6 +141,7 @@ __all__ = [
     "decode_causes",
     "decode_packet",
     "decode_params",
+    "encode_cause",
     "encode_causes",
     "encode_chunk",
     "encode_packet",

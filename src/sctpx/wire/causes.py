@@ -289,5 +289,14 @@ def decode_causes(data: bytes) -> tuple[Cause, ...]:
     return tuple(out)
 
 
+def encode_cause(c: Cause) -> bytes:
+    """One error cause with its padding; ValueError if a field does not fit the wire."""
+    try:
+        return encode_tlv(c.code, c.value())
+    except (ValueError, struct.error, OSError) as e:
+        raise ValueError(f"cannot encode error cause {c.code}: {e}") from e
+
+
 def encode_causes(causes: tuple[Cause, ...] | list[Cause]) -> bytes:
-    return b"".join(encode_tlv(c.code, c.value()) for c in causes)
+    """Error causes back to back, each padded."""
+    return b"".join(encode_cause(c) for c in causes)

@@ -77,17 +77,27 @@ def decode_packet(data: bytes | bytearray | memoryview, *, verify_checksum: bool
 
 
 def encode_chunk(chunk: Chunk) -> bytes:
-    """One chunk with its header and padding (RFC 9260 §3.2)."""
-    value = chunk.value()
-    length = 4 + len(value)
-    if length > 0xFFFF:
-        raise ValueError(f"chunk type {chunk.type}: {length} bytes exceed the 16-bit length")
-    return CHUNK_HDR.pack(chunk.type, chunk.flags, length) + value + padding(length)
+    """One chunk with its header and padding (RFC 9260 §3.2).
+
+    Raises ValueError for a field that does not fit the wire: an integer out of
+    range, an address that is not one, a chunk or TLV longer than 65,535 bytes.
+    """
+    try:
+        value = chunk.value()
+        length = 4 + len(value)
+        if length > 0xFFFF:
+            raise ValueError(f"{length} bytes exceed the 16-bit length")
+        return CHUNK_HDR.pack(chunk.type, chunk.flags, length) + value + padding(length)
+    except (ValueError, struct.error, OSError) as e:
+        raise ValueError(f"cannot encode chunk type {chunk.type}: {e}") from e
 
 
 def encode_packet(packet: Packet) -> bytes:
-    """Serialise ``packet`` and fill in its CRC32c."""
+    """Serialise ``packet`` and fill in its CRC32c; ValueError for fields that do not fit."""
     body = b"".join(encode_chunk(c) for c in packet.chunks)
-    hdr = COMMON_HDR.pack(packet.src_port, packet.dst_port, packet.verification_tag)
+    try:
+        hdr = COMMON_HDR.pack(packet.src_port, packet.dst_port, packet.verification_tag)
+    except struct.error as e:
+        raise ValueError(f"cannot encode the common header: {e}") from e
     crc = crc32c_extend(crc32c(hdr + _ZERO4), body)
     return hdr + _LE32.pack(crc) + body

@@ -312,9 +312,13 @@ def decode_params(data: bytes, what: str = "parameter") -> tuple[Param, ...]:
 
 
 def encode_param(p: Param) -> bytes:
-    """One parameter with its padding."""
-    return encode_tlv(p.type, p.value())
+    """One parameter with its padding; ValueError if a field does not fit the wire."""
+    try:
+        return encode_tlv(p.type, p.value())
+    except (ValueError, struct.error, OSError) as e:
+        raise ValueError(f"cannot encode parameter type {p.type:#x}: {e}") from e
 
 
 def encode_params(params: tuple[Param, ...] | list[Param]) -> bytes:
-    return b"".join(encode_tlv(p.type, p.value()) for p in params)
+    """Parameters back to back, each padded."""
+    return b"".join(encode_param(p) for p in params)
