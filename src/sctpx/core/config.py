@@ -41,8 +41,15 @@ class Config:
     # behaviour). Happy-eyeballs-style fault-tolerant set-up.
     init_stagger: float = 0.25
 
-    # Receive window we advertise (a_rwnd, RFC 9260 §3.3.2; ≥ 1500).
+    # Receive window we advertise (a_rwnd, RFC 9260 §3.3.2; ≥ 1500): also the bound
+    # on what the receiver holds (reassembly, out of order, delivered but unread).
     a_rwnd: int = 131072
+    # IP MTU of every path. The default fits 1500-byte links: with IPv4 and UDP
+    # encapsulation a packet carries 1472 bytes of SCTP (RFC 6951 §5.6).
+    mtu: int = 1500
+    # SCTP_NODELAY (RFC 6458 §8.1.5): False bundles small messages while data is in
+    # flight (Nagle-like, as the kernels do by default); True sends at once.
+    nodelay: bool = False
     # Announce FORWARD TSN (RFC 3758) and I-DATA (RFC 8260) in INIT/INIT ACK.
     pr_sctp: bool = True
     interleaving: bool = False

@@ -72,4 +72,54 @@ class RemoteError:
     causes: tuple[Cause, ...]
 
 
-Event = AssocChange | PeerAddrChange | ShutdownEvent | RemoteError
+@dataclass(frozen=True, slots=True)
+class DataReceived:
+    """One whole user message (RFC 6458 sctp_rcvinfo in Python form).
+
+    ``ppid`` is a host-order integer; ``tsn`` is its first fragment's TSN.
+    """
+
+    assoc_id: int
+    stream_id: int
+    ppid: int
+    data: bytes
+    unordered: bool
+    tsn: int
+    ssn: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendFailed:
+    """A message that will never be delivered, handed back (RFC 6458 SCTP_SEND_FAILED_EVENT).
+
+    ``sent`` tells whether any of it was ever transmitted (SCTP_DATA_SENT) or
+    not (SCTP_DATA_UNSENT). ``error`` is an errno: ETIMEDOUT when the
+    association was lost or a PR-SCTP lifetime ran out, ECONNABORTED after an
+    abort, ECONNRESET when the peer aborted.
+    """
+
+    assoc_id: int
+    data: bytes
+    stream_id: int
+    ppid: int
+    context: int
+    error: int
+    sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SenderDry:
+    """Everything the user gave has been sent and acknowledged (SCTP_SENDER_DRY_EVENT)."""
+
+    assoc_id: int
+
+
+Event = (
+    AssocChange
+    | PeerAddrChange
+    | ShutdownEvent
+    | RemoteError
+    | DataReceived
+    | SendFailed
+    | SenderDry
+)

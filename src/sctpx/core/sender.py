@@ -1,0 +1,466 @@
+"""The sending half of the data path (RFC 9260 §6.1-§6.4, §7; PR-SCTP: RFC 3758 §3.5).
+
+User messages are split into DATA chunks at once (fragments of one message
+get consecutive TSNs, §6.9) and wait in ``pending`` until cwnd and the peer's
+window let them go. Once sent, a chunk is *outstanding* until the peer's
+cumulative TSN ack passes it. Chunks are numbered internally by ``seq``, a
+non-wrapping count from the Initial TSN, so ordering never needs serial-number
+arithmetic except where a TSN comes in from the wire (:meth:`Sender.seq_of`).
+
+Work per message is O(1) amortised: ``outstanding`` is a dict in TSN order
+(the cum ack pops from its front), retransmissions wait in a heap, and a SACK
+only visits the chunks its gap blocks name and those below the highest newly
+acknowledged TSN that are still missing.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import wire as w
+from .cc import CongestionControl, Rfc9260
+from .config import Config
+from .errors import einval
+from .path import Path
+
+MASK = 0xFFFFFFFF
+DATA_HEADER = 16
+
+
+def chunk_size(payload: int) -> int:
+    """Bytes a DATA chunk takes in a packet, header and padding included."""
+    return (DATA_HEADER + payload + 3) & ~3
+
+
+@dataclass(slots=True, eq=False)
+class OutMessage:
+    """One user message and what became of it."""
+
+    data: bytes
+    stream_id: int
+    ppid: int
+    unordered: bool
+    context: int
+    ssn: int
+    expires_at: float | None  # PR-SCTP timed reliability (RFC 3758 §4.1)
+    max_rtx: int | None  # PR-SCTP limited retransmissions
+    chunks_left: int = 0  # fragments not yet acknowledged
+    sent: bool = False
+    abandoned: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class OutChunk:
+    """One DATA chunk: before its first transmission (``seq`` < 0) or outstanding."""
+
+    msg: OutMessage
+    flags: int
+    begin: int  # slice of msg.data
+    end: int
+    size: int  # on the wire
+    seq: int = -1
+    data: w.DataChunk | None = None
+    path: str = ""  # destination of the last transmission
+    sent_at: float = 0.0
+    tx_count: int = 0
+    acked: bool = False  # gap-acknowledged
+    in_flight: bool = False  # counted in its path's flight size
+    marked: bool = False  # waiting for retransmission
+    missing: int = 0  # miss indications (§7.2.4)
+    fast_rtx: bool = False  # already fast-retransmitted once
+
+
+@dataclass(slots=True, eq=False)
+class PathTx:
+    """Per-destination sending state: congestion controller and flight size (§6.1, §7.2)."""
+
+    cc: CongestionControl
+    flight: int = 0
+    last_sent: float = 0.0
+
+
+class Sender:
+    """Turns user messages into DATA chunks and keeps them until acknowledged."""
+
+    def __init__(
+        self,
+        initial_tsn: int,
+        outbound_streams: int,
+        peer_rwnd: int,
+        cfg: Config,
+        paths: dict[str, Path],
+        pr_sctp: bool,
+        failed: Callable[[OutMessage, int], None],
+    ) -> None:
+        self.cfg = cfg
+        self.initial_tsn = initial_tsn
+        self.outbound_streams = outbound_streams
+        self.peer_rwnd = peer_rwnd
+        self.paths = paths
+        self.pr_sctp = pr_sctp
+        self._failed = failed
+        self.next_seq = 0
+        self.cum_seq = -1  # highest seq cumulatively acknowledged
+        self.adv_seq = -1  # Advanced.Peer.Ack.Point, RFC 3758 §3.5
+        self.pending: deque[OutChunk] = deque()
+        self.outstanding: dict[int, OutChunk] = {}
+        self.rtx_heap: list[int] = []
+        self.tx: dict[str, PathTx] = {}
+        self.next_ssn = [0] * outbound_streams
+        self.fast_recovery_exit: int | None = None
+        self.forward_tsn_due = False
+        self.abandoned_streams: dict[int, int] = {}  # stream -> highest abandoned SSN
+        self.queued_bytes = 0
+
+    # ----- sizes -----
+
+    def max_packet(self, ip: str) -> int:
+        """Largest SCTP packet for a destination: MTU less IP and UDP headers."""
+        p = self.paths.get(ip)
+        over = (40 if ":" in ip else 20) + (8 if p is None or p.udp_port else 0)
+        return self.cfg.mtu - over
+
+    def path_tx(self, ip: str) -> PathTx:
+        t = self.tx.get(ip)
+        if t is None:
+            mtu = self.max_packet(ip) - 12
+            t = self.tx[ip] = PathTx(Rfc9260(mtu, self.peer_rwnd, ":" in ip))
+        return t
+
+    def tsn(self, seq: int) -> int:
+        return (self.initial_tsn + seq) & MASK
+
+    def seq_of(self, tsn: int) -> int:
+        """The seq of a TSN from the wire, read relative to the cum ack (RFC 1982)."""
+        d = (tsn - self.tsn(self.cum_seq)) & MASK
+        if d >= 1 << 31:
+            d -= 1 << 32
+        return self.cum_seq + d
+
+    # ----- the user's messages -----
+
+    def enqueue(
+        self, data: bytes, stream_id: int, ppid: int, unordered: bool, context: int,
+        ttl: float | None, max_rtx: int | None, now: float, payload: int,
+    ) -> None:  # fmt: skip
+        """Queue one message, fragmented to ``payload`` bytes per DATA chunk (§6.9)."""
+        if not 0 <= stream_id < self.outbound_streams:
+            raise einval(f"stream {stream_id} not in 0..{self.outbound_streams - 1}")  # IACK-10
+        if not data:
+            raise einval("an SCTP message cannot be empty (§6.2 No User Data)")
+        if not 0 <= ppid <= MASK:
+            raise einval("ppid must fit 32 bits")
+        ssn = 0
+        if not unordered:
+            ssn = self.next_ssn[stream_id]
+            self.next_ssn[stream_id] = (ssn + 1) & 0xFFFF
+        expires = now + ttl if ttl is not None else None
+        msg = OutMessage(data, stream_id, ppid, unordered, context, ssn, expires, max_rtx)
+        u = w.FLAG_UNORDERED if unordered else 0
+        n = len(data)
+        starts = range(0, n, payload)
+        msg.chunks_left = len(starts)
+        for i in starts:
+            flags = u | (w.FLAG_BEGIN if i == 0 else 0) | (w.FLAG_END if i + payload >= n else 0)
+            end = min(n, i + payload)
+            self.pending.append(OutChunk(msg, flags, i, end, chunk_size(end - i)))
+        self.queued_bytes += n
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing outstanding."""
+        return not self.pending and not self.outstanding
+
+    def flight(self) -> int:
+        return sum(t.flight for t in self.tx.values())
+
+    # ----- choosing what to send -----
+
+    def take_retransmissions(
+        self, ip: str, room: int, now: float, ignore_cwnd: bool
+    ) -> list[w.DataChunk]:
+        """Chunks marked for retransmission that fit ``room`` bytes and the cwnd of ``ip``."""
+        out: list[w.DataChunk] = []
+        t = self.path_tx(ip)
+        while self.rtx_heap and room > 0:
+            seq = self.rtx_heap[0]
+            c = self.outstanding.get(seq)
+            if c is None or not c.marked or c.acked:
+                heapq.heappop(self.rtx_heap)
+                continue
+            if self._expire(c, now):
+                heapq.heappop(self.rtx_heap)
+                continue
+            if c.size > room or (not ignore_cwnd and t.flight + c.size > t.cc.cwnd and t.flight):
+                break
+            heapq.heappop(self.rtx_heap)
+            c.marked = False
+            self._transmit(c, ip, now)
+            room -= c.size
+            assert c.data is not None
+            out.append(c.data)
+        return out
+
+    def take_new(self, ip: str, room: int, now: float) -> list[w.DataChunk]:
+        """New chunks for ``ip`` within ``room``, its cwnd and the peer's window (§6.1 A, B)."""
+        out: list[w.DataChunk] = []
+        t = self.path_tx(ip)
+        rwnd = self.peer_rwnd - self.flight()
+        while self.pending and room > 0:
+            c = self.pending[0]
+            if c.msg.abandoned or self._expire_unsent(c, now):
+                self.pending.popleft()
+                continue
+            if c.size > room:
+                break
+            # Rule A: the peer's window; rule B: one chunk may probe a zero window.
+            if c.size > rwnd and self.outstanding:
+                break
+            if t.flight and t.flight + c.size > t.cc.cwnd:
+                break
+            self.pending.popleft()
+            c.seq = self.next_seq
+            self.next_seq += 1
+            m = c.msg
+            c.data = w.DataChunk(self.tsn(c.seq), m.stream_id, m.ssn, m.ppid,
+                                 m.data[c.begin : c.end], c.flags)  # fmt: skip
+            self.outstanding[c.seq] = c
+            m.sent = True
+            self.queued_bytes -= c.end - c.begin
+            self._transmit(c, ip, now)
+            room -= c.size
+            rwnd -= c.size
+            out.append(c.data)
+        return out
+
+    def _transmit(self, c: OutChunk, ip: str, now: float) -> None:
+        t = self.path_tx(ip)
+        c.path = ip
+        c.sent_at = now
+        c.tx_count += 1
+        c.in_flight = True
+        t.flight += c.size
+        t.last_sent = now
+
+    def can_send_new(self) -> bool:
+        return bool(self.pending)
+
+    def nagle_holds(self, room: int) -> bool:
+        """SCTP_NODELAY off: hold a part-filled packet while data is in flight (§6.1 note)."""
+        if self.cfg.nodelay or not self.outstanding:
+            return False
+        queued = sum(c.size for _, c in zip(range(64), self.pending, strict=False))
+        return queued < room
+
+    # ----- acknowledgements (§6.2.1) -----
+
+    def on_sack(self, sack: w.SackChunk, now: float) -> SackResult | None:
+        """Apply a SACK; None if it is stale or impossible (it is then ignored)."""
+        cum = self.seq_of(sack.cum_tsn_ack)
+        if cum < self.cum_seq or cum >= self.next_seq:
+            return None  # older than what we know, or acks what was never sent
+        res = SackResult()
+        flight_before = {ip: t.flight for ip, t in self.tx.items()}
+        htna = -1
+        advanced = cum > self.cum_seq
+        while self.outstanding:
+            seq = next(iter(self.outstanding))
+            if seq > cum:
+                break
+            c = self.outstanding.pop(seq)
+            if not c.acked:
+                self._newly_acked(c, res, now)
+                htna = max(htna, seq)
+        self.cum_seq = max(self.cum_seq, cum)
+        self.adv_seq = max(self.adv_seq, self.cum_seq)
+        floor = cum
+        for start, end in sack.gap_blocks:
+            # §3.3.4: blocks ascend and do not overlap; a peer that breaks this gets the
+            # rest of its SACK ignored, so no SACK costs more than one pass over the window.
+            lo, hi = cum + start, min(cum + end, self.next_seq - 1)
+            if start > end or lo <= floor:
+                break
+            floor = hi
+            for seq in range(lo, hi + 1):
+                g = self.outstanding.get(seq)
+                if g is not None and not g.acked:
+                    g.acked = True
+                    self._newly_acked(g, res, now)
+                    htna = max(htna, seq)
+        self._count_misses(htna, advanced, res)
+        if self.fast_recovery_exit is not None and self.cum_seq >= self.fast_recovery_exit:
+            self.fast_recovery_exit = None
+        self.peer_rwnd = max(0, sack.a_rwnd - self.flight())  # §6.2.1
+        for ip, acked in res.bytes_acked.items():
+            t = self.path_tx(ip)
+            t.cc.on_ack(acked, flight_before.get(ip, 0), self.fast_recovery_exit is not None)
+            if t.flight == 0:
+                t.cc.on_all_acked()
+        res.cum_advanced = advanced
+        self._advance_abandoned()
+        return res
+
+    def _newly_acked(self, c: OutChunk, res: SackResult, now: float) -> None:
+        if c.in_flight:
+            self.path_tx(c.path).flight -= c.size
+            c.in_flight = False
+        c.marked = False
+        res.bytes_acked[c.path] = res.bytes_acked.get(c.path, 0) + c.size
+        res.acked_paths.add(c.path)
+        if c.tx_count == 1 and c.path not in res.rtt:  # Karn: only first transmissions
+            res.rtt[c.path] = now - c.sent_at
+        m = c.msg
+        m.chunks_left -= 1
+
+    def _count_misses(self, htna: int, advanced: bool, res: SackResult) -> None:
+        """§7.2.4: miss indications below the Highest TSN Newly Acknowledged."""
+        if htna < 0:
+            return
+        in_recovery = self.fast_recovery_exit is not None
+        for seq, c in self.outstanding.items():
+            if seq >= htna and not (in_recovery and advanced):
+                break
+            if c.acked or c.marked or c.fast_rtx:
+                continue
+            c.missing += 1
+            if c.missing >= 3:
+                c.fast_rtx = True
+                self._mark(c)
+                res.fast_rtx_paths.add(c.path)
+        if res.fast_rtx_paths and not in_recovery:
+            for ip in res.fast_rtx_paths:
+                self.path_tx(ip).cc.on_loss()
+            self.fast_recovery_exit = self.next_seq - 1
+            res.enter_fast_recovery = True
+
+    def _mark(self, c: OutChunk) -> None:
+        if c.in_flight:
+            self.path_tx(c.path).flight -= c.size
+            c.in_flight = False
+        if not c.marked:
+            c.marked = True
+            heapq.heappush(self.rtx_heap, c.seq)
+
+    def on_t3(self, ip: str) -> None:
+        """§6.3.3 E1, E3: slow start on ``ip`` and mark everything outstanding there."""
+        self.path_tx(ip).cc.on_timeout()
+        for c in self.outstanding.values():
+            if c.path == ip and not c.acked:
+                self._mark(c)
+
+    def outstanding_on(self, ip: str) -> bool:
+        return self.path_tx(ip).flight > 0
+
+    def has_rtx(self) -> bool:
+        while self.rtx_heap:
+            c = self.outstanding.get(self.rtx_heap[0])
+            if c is not None and c.marked and not c.acked:
+                return True
+            heapq.heappop(self.rtx_heap)
+        return False
+
+    # ----- PR-SCTP (RFC 3758) -----
+
+    def _expire(self, c: OutChunk, now: float) -> bool:
+        """§3.5 A1-A2: abandon an outstanding chunk's message past its lifetime or tries."""
+        m = c.msg
+        if not self.pr_sctp or m.abandoned:
+            return m.abandoned
+        late = m.expires_at is not None and now >= m.expires_at
+        tired = m.max_rtx is not None and c.tx_count > m.max_rtx
+        if late or tired:
+            self._abandon(m)
+            return True
+        return False
+
+    def _expire_unsent(self, c: OutChunk, now: float) -> bool:
+        m = c.msg
+        if not m.sent and m.expires_at is not None and now >= m.expires_at:
+            self._abandon(m)  # never sent: dropped locally (RFC 6458 timed reliability)
+            return True
+        return False
+
+    def _abandon(self, m: OutMessage) -> None:
+        m.abandoned = True
+        for c in self.outstanding.values():
+            if c.msg is m and not c.acked:
+                if c.in_flight:
+                    self.path_tx(c.path).flight -= c.size
+                    c.in_flight = False
+                c.marked = False
+                c.acked = True  # no longer expected to be acknowledged
+        left = [c for c in self.pending if c.msg is m]
+        for c in left:
+            self.pending.remove(c)
+            self.queued_bytes -= c.end - c.begin
+        if not m.unordered:
+            prev = self.abandoned_streams.get(m.stream_id)
+            if prev is None or ((m.ssn - prev) & 0xFFFF) < 0x8000:
+                self.abandoned_streams[m.stream_id] = m.ssn
+        self._failed(m, errno.ETIMEDOUT)
+        self._advance_abandoned()
+
+    def _advance_abandoned(self) -> None:
+        """§3.5 C1: move the Advanced.Peer.Ack.Point over abandoned chunks."""
+        seq = self.adv_seq + 1
+        moved = False
+        while seq < self.next_seq:
+            oc = self.outstanding.get(seq)
+            if oc is None or not oc.msg.abandoned:
+                break
+            seq += 1
+            moved = True
+        if moved:
+            self.adv_seq = seq - 1
+            self.forward_tsn_due = True
+
+    def forward_tsn(self) -> w.ForwardTsnChunk | None:
+        """§3.5 C2-C3: the FORWARD TSN to send, if the ack point moved past abandoned data."""
+        if not self.forward_tsn_due or self.adv_seq <= self.cum_seq:
+            self.forward_tsn_due = False
+            return None
+        self.forward_tsn_due = False
+        streams = tuple(sorted(self.abandoned_streams.items()))
+        return w.ForwardTsnChunk(self.tsn(self.adv_seq), streams)
+
+    # ----- giving up -----
+
+    def fail_all(self, error: int) -> None:
+        """Hand every message not yet acknowledged back to the user (COMM_LOST, abort)."""
+        seen: set[int] = set()
+        for c in [*self.outstanding.values(), *self.pending]:
+            m = c.msg
+            if id(m) in seen or m.abandoned or m.chunks_left <= 0:
+                continue
+            seen.add(id(m))
+            m.abandoned = True
+            self._failed(m, error)
+        self.outstanding.clear()
+        self.pending.clear()
+        self.rtx_heap.clear()
+        for t in self.tx.values():
+            t.flight = 0
+
+
+@dataclass(slots=True)
+class SackResult:
+    """What one SACK did, for the association to act on (timers, error counters, events)."""
+
+    bytes_acked: dict[str, int]
+    acked_paths: set[str]
+    rtt: dict[str, float]
+    fast_rtx_paths: set[str]
+    cum_advanced: bool = False
+    enter_fast_recovery: bool = False
+
+    def __init__(self) -> None:
+        self.bytes_acked = {}
+        self.acked_paths = set()
+        self.rtt = {}
+        self.fast_rtx_paths = set()
+        self.cum_advanced = False
+        self.enter_fast_recovery = False
