@@ -12,6 +12,7 @@ T5-shutdown-guard, plus those of the path manager.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -20,8 +21,9 @@ from .. import wire as w
 from .config import Config
 from .context import EndpointContext
 from .cookie import CookieState
-from .errors import einval
-from .events import AssocChange, AssocChangeState, PeerAddrState, RemoteError, ShutdownEvent
+from .datapath import DataPath
+from .errors import UsageError, einval
+from .events import AssocChange, AssocChangeState, PeerAddrState, RemoteError
 from .handshake import (
     InitParams,
     Offer,
@@ -33,13 +35,14 @@ from .handshake import (
 from .path import Path
 from .pathmgr import PathManager
 from .states import SETUP_STATES, UP_STATES, State, check_transition
+from .teardown import Teardown
 from .timers import Timers
 from .types import Addr, UnreachableKind
 
 S = State
 
 
-class Association:
+class Association(Teardown):
     """The TCB of one association (RFC 9260 §14) and the rules that drive it."""
 
     def __init__(self, ctx: EndpointContext, assoc_id: int, cfg: Config, peer_port: int) -> None:
@@ -77,6 +80,9 @@ class Association:
         self._last_refusal = UnreachableKind.PORT
         self._t2_dst = ""
         self._shutdown_requested = False
+        self.data: DataPath | None = None  # user data, from the INIT ACK or cookie on
+        self._early: list[tuple[bytes, int, int, bool, int, float | None, int | None]] = []
+        self.now = 0.0  # the latest time the association was called with
         self._handlers: dict[type, Callable[[Any, Addr, Addr, float], None]] = {
             w.InitAckChunk: self._on_init_ack,
             w.CookieAckChunk: self._on_cookie_ack,
@@ -87,6 +93,9 @@ class Association:
             w.ShutdownAckChunk: self._on_shutdown_ack,
             w.ShutdownCompleteChunk: self._on_shutdown_complete,
             w.ErrorChunk: self._on_error,
+            w.DataChunk: self._on_data,
+            w.SackChunk: self._on_sack,
+            w.ForwardTsnChunk: self._on_forward_tsn,
         }
 
     # ----- small helpers -----
@@ -120,6 +129,8 @@ class Association:
     ) -> None:
         """Delete the TCB (§9.1) and tell the user how it ended."""
         self.timers.stop_all()
+        if self.data is not None:  # every message not yet acknowledged goes back
+            self.data.fail_all(error or errno.ETIMEDOUT)
         self._set_state(S.CLOSED)
         self._event(state, error, causes)
 
@@ -253,6 +264,7 @@ class Association:
             self._cookie_chunks.append(w.ErrorChunk((w.UnrecognizedParameters(body),)))
         self._init_retransmits = 0
         self._set_state(S.COOKIE_ECHOED)
+        self._make_datapath()
         assert self.pm.primary is not None
         self._send_cookie_echo(self.pm.primary, now)
 
@@ -336,6 +348,7 @@ class Association:
             )
         self.pm.primary = cs.peer_addrs[0]
         self.pm.local_ip_for[cs.peer_addrs[0]] = cs.local_ip
+        self._make_datapath()
         self._learn(src, dst)
         self._set_state(S.ESTABLISHED)
         self._send_cookie_ack(src, dst, now)
@@ -427,7 +440,10 @@ class Association:
             )
             return False
         self.timers.stop_all()
+        if self.data is not None:  # the peer lost its state: what it had not acked is lost
+            self.data.fail_all(errno.ECONNRESET)
         self._load_cookie(cs)
+        self._make_datapath()
         self.local_tie_tag = self.peer_tie_tag = 0
         for p in self.paths.values():
             p.error_count = 0
@@ -445,9 +461,12 @@ class Association:
     def receive(self, packet: w.Packet, src: Addr, dst: Addr, now: float, first: int = 0) -> None:
         """Process ``packet.chunks[first:]``, whose tag :meth:`accepts` has checked."""
         self._learn(src, dst)
+        self.now = now
+        had_data = False
         for chunk in packet.chunks[first:]:
             if self.state is S.CLOSED:
                 return
+            had_data = had_data or type(chunk) is w.DataChunk
             handler = self._handlers.get(type(chunk))
             if handler is not None:
                 handler(chunk, src, dst, now)
@@ -456,8 +475,76 @@ class Association:
                     cause = w.UnrecognizedChunkType(chunk.tlv())
                     self._reply([w.ErrorChunk((cause,))], self.peer_tag, src, dst)
                 if chunk.action.stops:
-                    return
-            # DATA, SACK and the rest arrive with the data-transfer engine.
+                    break
+        if had_data and self.data is not None and self.state is not S.CLOSED:
+            self.data.packet_done(now)
+
+    # ----- user data (§6) -----
+
+    def _make_datapath(self) -> None:
+        self.data = DataPath(
+            self.ctx, self.id, self.cfg, self.pm, self.timers, self.local_tsn, self.peer_tsn,
+            self.outbound_streams, self.inbound_streams, self.peer_rwnd, self.peer_pr_sctp,
+        )  # fmt: skip
+        early, self._early = self._early, []
+        for args in early:
+            # A stream beyond what the peer allows is dropped (send() checked our own limit).
+            with contextlib.suppress(UsageError):
+                self.data.send(*args, now=self.now)
+
+    def send(
+        self, data: bytes, stream: int, ppid: int, unordered: bool, context: int,
+        ttl: float | None, max_rtx: int | None, now: float,
+    ) -> None:  # fmt: skip
+        """Queue one user message (RFC 6458 sctp_sendv); it goes at the next flush."""
+        self.now = now
+        if self.state in (S.SHUTDOWN_PENDING, S.SHUTDOWN_SENT, S.SHUTDOWN_RECEIVED,
+                          S.SHUTDOWN_ACK_SENT) or self._shutdown_requested:  # fmt: skip
+            raise UsageError(errno.EPIPE, "the association is shutting down")
+        if self.state is S.CLOSED:
+            raise UsageError(errno.ENOTCONN, "the association is closed")
+        if self.data is None:  # before the INIT ACK: kept until the peer's limits are known
+            if not 0 <= stream < self.cfg.num_ostreams or not data:
+                raise einval(f"bad stream {stream} or empty message")
+            self._early.append((data, stream, ppid, unordered, context, ttl, max_rtx))
+            return
+        self.data.send(data, stream, ppid, unordered, context, ttl, max_rtx, now)
+
+    def flush(self, now: float) -> None:
+        """Send what the data path has due, then let a pending SHUTDOWN move on."""
+        self.now = now
+        d = self.data
+        if d is None or self.state is S.CLOSED:
+            return
+        if d.no_user_data is not None:  # §6.2: ABORT with "No User Data"
+            tsn, d.no_user_data = d.no_user_data, None
+            p = self.pm.current()
+            if p is not None:
+                self.pm.emit([w.AbortChunk((w.NoUserData(tsn),))], p)
+            self._close(AssocChangeState.COMM_LOST, errno.EPROTO)
+            return
+        allowed = self.state in (S.ESTABLISHED, S.SHUTDOWN_PENDING, S.SHUTDOWN_RECEIVED)
+        d.flush(now, allowed)
+        if self.state in (S.SHUTDOWN_PENDING, S.SHUTDOWN_RECEIVED):
+            self.after_data(now)
+
+    def consumed(self, nbytes: int) -> bool:
+        """The user read ``nbytes``; True if a window update is due."""
+        return self.data is not None and self.data.consumed(nbytes)
+
+    def _on_data(self, chunk: w.DataChunk, src: Addr, dst: Addr, now: float) -> None:
+        # §6: DATA is received in ESTABLISHED, SHUTDOWN-PENDING and SHUTDOWN-SENT.
+        if self.data is not None and self.state in (S.ESTABLISHED, S.SHUTDOWN_PENDING,
+                                                    S.SHUTDOWN_SENT):  # fmt: skip
+            self.data.on_data(chunk, src[0], now)
+
+    def _on_sack(self, chunk: w.SackChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.data is not None and self.state in UP_STATES:
+            self.data.on_sack(chunk, now)
+
+    def _on_forward_tsn(self, chunk: w.ForwardTsnChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.data is not None and self.state in UP_STATES:
+            self.data.on_forward_tsn(chunk, now)
 
     def accepts(self, packet: w.Packet) -> bool:
         """§8.5, §8.5.1: is this packet's Verification Tag acceptable?"""
@@ -579,102 +666,6 @@ class Association:
 
     # ----- teardown (§9.1, §9.2) -----
 
-    def abort(self, now: float, reason: bytes = b"") -> None:
-        """The user aborts: ABORT to the peer (if it may have a TCB), then CLOSED."""
-        if self.state is S.CLOSED:
-            return
-        if self.state is not S.COOKIE_WAIT and self.peer_tag:
-            p = self.pm.current() or next(iter(self.paths.values()), None)
-            if p is not None:
-                self.pm.emit([w.AbortChunk((w.UserInitiatedAbort(reason),))], p)
-        self._close(AssocChangeState.COMM_LOST, errno.ECONNABORTED)
-
-    def shutdown(self, now: float) -> None:
-        """The user's graceful close (§9.2). Nothing is outstanding, so SHUTDOWN goes at once.
-
-        Decision: in COOKIE-WAIT the peer has no TCB yet, so the set-up just stops
-        (reported as SHUTDOWN_COMP); in COOKIE-ECHOED it may have one, so set-up
-        completes first and the SHUTDOWN follows (as Linux does).
-        """
-        if self.state is S.COOKIE_WAIT:
-            self._close(AssocChangeState.SHUTDOWN_COMP)
-            return
-        if self.state is S.COOKIE_ECHOED:
-            self._shutdown_requested = True
-            return
-        if self.state is S.ESTABLISHED:
-            self._set_state(S.SHUTDOWN_PENDING)
-            self._set_state(S.SHUTDOWN_SENT)
-            self.pm.stop()
-            self._send_shutdown(now, self.pm.current())
-            self.timers.start(("t5",), now + 5 * self.cfg.rto_max)
-
-    def _cum_tsn_ack(self) -> int:
-        return (self.peer_tsn - 1) & 0xFFFFFFFF  # nothing received yet
-
-    def _send_shutdown(self, now: float, p: Path | None) -> None:
-        if p is None:
-            return
-        self.pm.emit([w.ShutdownChunk(self._cum_tsn_ack())], p)
-        self.timers.start(("t2",), now + p.rto.rto)
-        self._t2_dst = p.ip
-
-    def _send_shutdown_ack(self, now: float, p: Path | None = None) -> None:
-        p = p or self.pm.current()
-        if p is None:
-            return
-        self.pm.emit([w.ShutdownAckChunk()], p)
-        self.timers.start(("t2",), now + p.rto.rto)
-        self._t2_dst = p.ip
-
-    def _on_shutdown(self, chunk: w.ShutdownChunk, src: Addr, dst: Addr, now: float) -> None:
-        if self.state in (S.ESTABLISHED, S.SHUTDOWN_PENDING):
-            self.ctx.events.append(ShutdownEvent(self.id))
-            self._set_state(S.SHUTDOWN_RECEIVED)
-            self._set_state(S.SHUTDOWN_ACK_SENT)
-        elif self.state is S.SHUTDOWN_SENT:  # both closed at once
-            self.ctx.events.append(ShutdownEvent(self.id))
-            self._set_state(S.SHUTDOWN_ACK_SENT)
-        else:
-            return  # set-up states: discarded (T1-11); SHUTDOWN-ACK-SENT: T2 resends
-        self.timers.stop(("t2",))
-        self.pm.stop()
-        self._send_shutdown_ack(now, self.paths.get(src[0]) or self.pm.current())
-        if not self.timers.running(("t5",)):
-            self.timers.start(("t5",), now + 5 * self.cfg.rto_max)
-
-    def _on_shutdown_ack(self, chunk: w.ShutdownAckChunk, src: Addr, dst: Addr, now: float) -> None:
-        if self.state in (S.SHUTDOWN_SENT, S.SHUTDOWN_ACK_SENT):  # §9.2
-            self._reply([w.ShutdownCompleteChunk()], self.peer_tag, src, dst)
-            self._close(AssocChangeState.SHUTDOWN_COMP)
-
-    def _on_shutdown_complete(
-        self, chunk: w.ShutdownCompleteChunk, src: Addr, dst: Addr, now: float
-    ) -> None:
-        if self.state is S.SHUTDOWN_ACK_SENT:  # §8.5.1 C
-            self._close(AssocChangeState.SHUTDOWN_COMP)
-
-    def _on_t2(self, now: float) -> None:
-        """§9.2: resend SHUTDOWN or SHUTDOWN ACK, to an alternate path if there is one."""
-        p = self.paths.get(self._t2_dst)
-        if p is not None:
-            self.pm.path_timeout(p, now, count_assoc=True)
-        if self.pm.lost or self.pm.error_count > self.cfg.assoc_max_retrans:
-            self._close(AssocChangeState.COMM_LOST, errno.ETIMEDOUT)
-            return
-        nxt = self.pm.alternate(p.ip if p else None) or p
-        if self.state is S.SHUTDOWN_SENT:
-            self._send_shutdown(now, nxt)
-        elif self.state is S.SHUTDOWN_ACK_SENT:
-            self._send_shutdown_ack(now, nxt)
-
-    def _on_t5(self, now: float) -> None:
-        """§9.2 T5-shutdown-guard: give up on a graceful close, ABORT."""
-        p = self.pm.current()
-        if p is not None:
-            self.pm.emit([w.AbortChunk()], p)
-        self._close(AssocChangeState.COMM_LOST, errno.ETIMEDOUT)
-
     # ----- timers -----
 
     def handle_timer(self, now: float) -> None:
@@ -700,6 +691,10 @@ class Association:
             self.pm.on_hb_timeout(key[1], now)
         elif name == "probe":
             self.pm.on_probe_timer(now)
+        elif name == "t3" and self.data is not None:
+            self.data.on_t3(key[1], now)
+        elif name == "sack" and self.data is not None:
+            self.data.on_sack_timer(now)
         elif name == "t2":
             self._on_t2(now)
         elif name == "t5":

@@ -23,7 +23,7 @@ from .config import Config
 from .context import EndpointContext
 from .cookie import CookieJar, CookieState
 from .errors import UsageError, einval
-from .events import Event
+from .events import DataReceived, Event
 from .handshake import Offer, init_defect, read_params, setup_params
 from .states import SETUP_STATES, State
 from .types import Addr, Datagram, UnreachableKind
@@ -75,6 +75,7 @@ class Endpoint:
         self._by_tag: dict[int, Association] = {}
         self._indexed: dict[int, tuple[int, list[tuple[str, int]], int]] = {}
         self._next_id = FIRST_ASSOC_ID
+        self._dirty: dict[int, Association] = {}  # to flush before the next send or timer
         self.dropped = 0  # malformed or unclaimed packets silently discarded
 
     @property
@@ -161,9 +162,40 @@ class Endpoint:
             raise einval(f"not an IP address: {ip!r}") from None
         self._assoc(assoc_id).set_primary(ip)
 
+    def send(
+        self,
+        assoc_id: int,
+        data: bytes,
+        now: float,
+        *,
+        stream: int = 0,
+        ppid: int = 0,
+        unordered: bool = False,
+        context: int = 0,
+        ttl: float | None = None,
+        max_retransmissions: int | None = None,
+    ) -> None:
+        """Queue one user message (RFC 6458 sctp_sendv with SndInfo and PrInfo in Python form).
+
+        ``ppid`` is a host-order integer. ``ttl`` (seconds) and ``max_retransmissions``
+        ask for partial reliability (RFC 3758), used when the peer supports it.
+        Errors (EINVAL bad stream or empty message, EPIPE shutting down, ENOTCONN
+        closed) raise and queue nothing.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise einval("data must be bytes")
+        if (ttl is not None and ttl < 0) or (
+            max_retransmissions is not None and max_retransmissions < 0
+        ):
+            raise einval("ttl and max_retransmissions must not be negative")
+        a = self._assoc(assoc_id)
+        a.send(bytes(data), stream, ppid, unordered, context, ttl, max_retransmissions, now)
+        self._dirty[a.id] = a  # sent at the next datagrams_to_send: bundled (§6.10)
+
     def shutdown(self, assoc_id: int, now: float) -> None:
         a = self._assoc(assoc_id)
         a.shutdown(now)
+        self._dirty[a.id] = a
         self._reindex(a)
 
     def abort(self, assoc_id: int, now: float, reason: bytes = b"") -> None:
@@ -173,14 +205,31 @@ class Endpoint:
 
     # ----- sans-IO plumbing -----
 
+    def _flush(self) -> None:
+        """Let every association touched since the last flush send what it has due."""
+        while self._dirty:
+            _, a = self._dirty.popitem()
+            a.flush(a.now)
+            self._reindex(a)
+
     def datagrams_to_send(self, now: float) -> list[Datagram]:
+        self._flush()
         out, self.ctx.out = self.ctx.out, []
         return out
 
     def next_event(self) -> Event | None:
-        return self.ctx.events.popleft() if self.ctx.events else None
+        """The next event; taking a DataReceived frees its bytes of the receive window."""
+        if not self.ctx.events:
+            return None
+        ev = self.ctx.events.popleft()
+        if isinstance(ev, DataReceived):
+            a = self.associations.get(ev.assoc_id)
+            if a is not None and a.consumed(len(ev.data)):
+                self._dirty[a.id] = a  # a window update is due (§6.2)
+        return ev
 
     def get_timer(self) -> float | None:
+        self._flush()
         times = [t for a in self.associations.values() if (t := a.next_timer()) is not None]
         return min(times) if times else None
 
@@ -188,7 +237,9 @@ class Endpoint:
         for a in list(self.associations.values()):
             t = a.next_timer()
             if t is not None and t <= now:
+                a.now = now
                 a.handle_timer(now)
+                self._dirty[a.id] = a
                 self._reindex(a)
 
     def receive_unreachable(
@@ -201,6 +252,7 @@ class Endpoint:
         a = self._by_peer.get((dst[0], peer_port))
         if a is not None:
             a.on_unreachable(dst[0], kind, quoted, now)
+            self._dirty[a.id] = a
             self._reindex(a)
 
     def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
@@ -235,6 +287,7 @@ class Endpoint:
             self.dropped += 1  # §8.5: silently discarded
             return
         assoc.receive(packet, src, dst, now)
+        self._dirty[assoc.id] = assoc
         self._reindex(assoc)
 
     # ----- INIT and COOKIE ECHO without a TCB (§5.1 B, D) -----
@@ -319,6 +372,7 @@ class Endpoint:
             self._reindex(assoc)
             if more and assoc.state is not State.CLOSED:
                 assoc.receive(packet, src, dst, now, first=1)
+                self._dirty[assoc.id] = assoc
                 self._reindex(assoc)
             return
         if cs.staleness(now) > 0:  # §5.1.5 step 3
@@ -331,6 +385,7 @@ class Endpoint:
         assoc.from_cookie(cs, src, dst, now)
         self._register(assoc)
         assoc.receive(packet, src, dst, now, first=1)
+        self._dirty[assoc.id] = assoc
         self._reindex(assoc)
 
     # ----- out of the blue (§8.4) -----

@@ -115,6 +115,7 @@ class Sender:
         self.forward_tsn_due = False
         self.abandoned_streams: dict[int, int] = {}  # stream -> highest abandoned SSN
         self.queued_bytes = 0
+        self.total_flight = 0
 
     # ----- sizes -----
 
@@ -154,11 +155,10 @@ class Sender:
             raise einval("an SCTP message cannot be empty (§6.2 No User Data)")
         if not 0 <= ppid <= MASK:
             raise einval("ppid must fit 32 bits")
-        ssn = 0
-        if not unordered:
-            ssn = self.next_ssn[stream_id]
-            self.next_ssn[stream_id] = (ssn + 1) & 0xFFFF
         expires = now + ttl if ttl is not None else None
+        # The SSN is taken when the first fragment is sent, so a message abandoned
+        # before that leaves no hole in its stream for the receiver to wait on.
+        ssn = 0 if unordered else -1
         msg = OutMessage(data, stream_id, ppid, unordered, context, ssn, expires, max_rtx)
         u = w.FLAG_UNORDERED if unordered else 0
         n = len(data)
@@ -176,7 +176,14 @@ class Sender:
         return not self.pending and not self.outstanding
 
     def flight(self) -> int:
-        return sum(t.flight for t in self.tx.values())
+        """Bytes in flight on all paths."""
+        return self.total_flight
+
+    def _leave_flight(self, c: OutChunk) -> None:
+        if c.in_flight:
+            self.path_tx(c.path).flight -= c.size
+            self.total_flight -= c.size
+            c.in_flight = False
 
     # ----- choosing what to send -----
 
@@ -209,12 +216,14 @@ class Sender:
         """New chunks for ``ip`` within ``room``, its cwnd and the peer's window (§6.1 A, B)."""
         out: list[w.DataChunk] = []
         t = self.path_tx(ip)
-        rwnd = self.peer_rwnd - self.flight()
+        rwnd = self.peer_rwnd
         while self.pending and room > 0:
             c = self.pending[0]
-            if c.msg.abandoned or self._expire_unsent(c, now):
+            if c.msg.abandoned:
                 self.pending.popleft()
                 continue
+            if self._expire_unsent(c, now):
+                continue  # abandoning took its chunks out of the queue
             if c.size > room:
                 break
             # Rule A: the peer's window; rule B: one chunk may probe a zero window.
@@ -226,6 +235,9 @@ class Sender:
             c.seq = self.next_seq
             self.next_seq += 1
             m = c.msg
+            if m.ssn < 0:  # §6.6: the stream sequence number, at first transmission
+                m.ssn = self.next_ssn[m.stream_id]
+                self.next_ssn[m.stream_id] = (m.ssn + 1) & 0xFFFF
             c.data = w.DataChunk(self.tsn(c.seq), m.stream_id, m.ssn, m.ppid,
                                  m.data[c.begin : c.end], c.flags)  # fmt: skip
             self.outstanding[c.seq] = c
@@ -234,6 +246,7 @@ class Sender:
             self._transmit(c, ip, now)
             room -= c.size
             rwnd -= c.size
+            self.peer_rwnd = max(0, self.peer_rwnd - c.size)  # §6.1: until the next SACK
             out.append(c.data)
         return out
 
@@ -244,6 +257,7 @@ class Sender:
         c.tx_count += 1
         c.in_flight = True
         t.flight += c.size
+        self.total_flight += c.size
         t.last_sent = now
 
     def can_send_new(self) -> bool:
@@ -251,7 +265,7 @@ class Sender:
 
     def nagle_holds(self, room: int) -> bool:
         """SCTP_NODELAY off: hold a part-filled packet while data is in flight (§6.1 note)."""
-        if self.cfg.nodelay or not self.outstanding:
+        if self.cfg.nodelay or not self.flight():
             return False
         queued = sum(c.size for _, c in zip(range(64), self.pending, strict=False))
         return queued < room
@@ -302,12 +316,12 @@ class Sender:
                 t.cc.on_all_acked()
         res.cum_advanced = advanced
         self._advance_abandoned()
+        if self.pr_sctp and self.adv_seq > self.cum_seq:
+            self.forward_tsn_due = True  # RFC 3758 §3.5 C3: the peer is still behind
         return res
 
     def _newly_acked(self, c: OutChunk, res: SackResult, now: float) -> None:
-        if c.in_flight:
-            self.path_tx(c.path).flight -= c.size
-            c.in_flight = False
+        self._leave_flight(c)
         c.marked = False
         res.bytes_acked[c.path] = res.bytes_acked.get(c.path, 0) + c.size
         res.acked_paths.add(c.path)
@@ -338,9 +352,7 @@ class Sender:
             res.enter_fast_recovery = True
 
     def _mark(self, c: OutChunk) -> None:
-        if c.in_flight:
-            self.path_tx(c.path).flight -= c.size
-            c.in_flight = False
+        self._leave_flight(c)
         if not c.marked:
             c.marked = True
             heapq.heappush(self.rtx_heap, c.seq)
@@ -348,12 +360,18 @@ class Sender:
     def on_t3(self, ip: str) -> None:
         """§6.3.3 E1, E3: slow start on ``ip`` and mark everything outstanding there."""
         self.path_tx(ip).cc.on_timeout()
+        if self.pr_sctp and self.adv_seq > self.cum_seq:
+            self.forward_tsn_due = True
         for c in self.outstanding.values():
             if c.path == ip and not c.acked:
                 self._mark(c)
 
     def outstanding_on(self, ip: str) -> bool:
         return self.path_tx(ip).flight > 0
+
+    def forward_tsn_pending(self) -> bool:
+        """RFC 3758: the peer has not yet acknowledged up to the Advanced.Peer.Ack.Point."""
+        return self.pr_sctp and self.adv_seq > self.cum_seq
 
     def has_rtx(self) -> bool:
         while self.rtx_heap:
@@ -388,16 +406,14 @@ class Sender:
         m.abandoned = True
         for c in self.outstanding.values():
             if c.msg is m and not c.acked:
-                if c.in_flight:
-                    self.path_tx(c.path).flight -= c.size
-                    c.in_flight = False
+                self._leave_flight(c)
                 c.marked = False
                 c.acked = True  # no longer expected to be acknowledged
         left = [c for c in self.pending if c.msg is m]
         for c in left:
             self.pending.remove(c)
             self.queued_bytes -= c.end - c.begin
-        if not m.unordered:
+        if not m.unordered and m.ssn >= 0:
             prev = self.abandoned_streams.get(m.stream_id)
             if prev is None or ((m.ssn - prev) & 0xFFFF) < 0x8000:
                 self.abandoned_streams[m.stream_id] = m.ssn
@@ -444,6 +460,7 @@ class Sender:
         self.rtx_heap.clear()
         for t in self.tx.values():
             t.flight = 0
+        self.total_flight = 0
 
 
 @dataclass(slots=True)

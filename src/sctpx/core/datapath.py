@@ -1,0 +1,232 @@
+"""User data over an established association: the glue between sender, receiver and paths.
+
+It takes DATA, SACK and FORWARD TSN chunks from the association, builds the
+packets that carry data, SACKs and retransmissions (bundled up to the path
+MTU, §6.10), runs T3-rtx per destination (§6.3) and the delayed-SACK timer
+(§6.2), and moves traffic off a failed path (§6.4.1, RFC 7829).
+
+Timer keys: ``("t3", ip)`` T3-rtx per destination, ``("sack",)`` delayed SACK.
+"""
+
+from __future__ import annotations
+
+from .. import wire as w
+from .config import Config
+from .context import EndpointContext
+from .events import DataReceived, PeerAddrState, SenderDry, SendFailed
+from .path import Path, Reachability
+from .pathmgr import PathManager
+from .receiver import DataVerdict, Receiver
+from .sender import OutMessage, Sender
+from .timers import Timers
+
+
+class DataPath:
+    """Sender, receiver and the rules that join them to the paths of one association."""
+
+    def __init__(
+        self, ctx: EndpointContext, assoc_id: int, cfg: Config, pm: PathManager, timers: Timers,
+        local_tsn: int, peer_tsn: int, outbound: int, inbound: int, peer_rwnd: int,
+        pr_sctp: bool,
+    ) -> None:  # fmt: skip
+        self.ctx = ctx
+        self.assoc_id = assoc_id
+        self.cfg = cfg
+        self.pm = pm
+        self.timers = timers
+        self.sender = Sender(local_tsn, outbound, peer_rwnd, cfg, pm.paths, pr_sctp, self._failed)
+        self.receiver = Receiver(peer_tsn, inbound, buffer_limit=cfg.a_rwnd,
+                                 sack_delay=cfg.sack_delay)  # fmt: skip
+        self.pr_sctp = pr_sctp
+        self.last_data_from: str | None = None
+        self._rtx_dst: str | None = None
+        self._fast_rtx_now = False
+        self._was_busy = False
+        self._replies: list[tuple[w.Chunk, str]] = []
+        self.no_user_data: int | None = None  # TSN of a DATA without data: ABORT (§6.2)
+
+    # ----- events -----
+
+    def _failed(self, m: OutMessage, error: int) -> None:
+        self.ctx.events.append(
+            SendFailed(self.assoc_id, m.data, m.stream_id, m.ppid, m.context, error, m.sent)
+        )
+
+    def deliver(self) -> None:
+        for m in self.receiver.pop_messages():
+            self.ctx.events.append(
+                DataReceived(self.assoc_id, m.stream_id, m.ppid, m.data, m.unordered, m.tsn, m.ssn)
+            )
+
+    # ----- the user's side -----
+
+    def send(
+        self, data: bytes, stream: int, ppid: int, unordered: bool, context: int,
+        ttl: float | None, max_rtx: int | None, now: float,
+    ) -> None:  # fmt: skip
+        p = self.pm.current()
+        ip = p.ip if p is not None else next(iter(self.pm.paths))
+        payload = self.sender.max_packet(ip) - 12 - 16
+        self.sender.enqueue(data, stream, ppid, unordered, context, ttl, max_rtx, now, payload)
+        self._was_busy = True
+
+    def consumed(self, nbytes: int) -> bool:
+        """The user read ``nbytes``; True if a window update SACK is due (§6.2)."""
+        return self.receiver.consumed(nbytes)
+
+    # ----- chunks from the peer -----
+
+    def on_data(self, chunk: w.DataChunk, src: str, now: float) -> None:
+        verdict = self.receiver.on_data(chunk, now)
+        self.last_data_from = src
+        if verdict is DataVerdict.INVALID_STREAM:  # §6.5
+            self._replies.append((w.ErrorChunk((w.InvalidStreamIdentifier(chunk.stream_id),)), src))
+        elif verdict is DataVerdict.NO_USER_DATA:
+            self.no_user_data = chunk.tsn
+
+    def packet_done(self, now: float) -> None:
+        """After every chunk of a packet that carried DATA: delayed-SACK rules, delivery."""
+        self.receiver.on_packet_done(now)
+        self.deliver()
+
+    def on_sack(self, sack: w.SackChunk, now: float) -> None:
+        res = self.sender.on_sack(sack, now)
+        if res is None:
+            return  # stale, or acknowledges what was never sent: ignored
+        for ip in res.acked_paths:
+            p = self.pm.paths.get(ip)
+            if p is None:
+                continue
+            p.error_count = 0  # §8.2: an acknowledgement clears the path's counter
+            if ip in res.rtt:
+                p.rto.sample(res.rtt[ip])  # §6.3.1 C5: first transmissions only
+            if p.reach is not Reachability.ACTIVE:
+                p.reach = Reachability.ACTIVE
+                self.pm.event_addr(ip, PeerAddrState.AVAILABLE)
+        if res.acked_paths:
+            self.pm.error_count = 0  # §8.1
+        for ip in list(self.sender.tx):
+            key = ("t3", ip)
+            if not self.sender.outstanding_on(ip) and not self.sender.forward_tsn_pending():
+                self.timers.stop(key)  # §6.3.2 R2
+            elif ip in res.acked_paths and res.cum_advanced:
+                self.timers.start(key, now + self._rto(ip))  # R3
+        if res.enter_fast_recovery:
+            self._fast_rtx_now = True
+            self._rtx_dst = None
+
+    def on_forward_tsn(self, chunk: w.ForwardTsnChunk, now: float) -> None:
+        if self.pr_sctp:  # RFC 3758 §3.6; never processed unless both sides announced it
+            self.receiver.on_forward_tsn(chunk, now)
+            self.deliver()
+
+    def cum_ack_from_shutdown(self, cum_tsn: int, now: float) -> None:
+        """§9.2: a SHUTDOWN's Cumulative TSN Ack acknowledges like a SACK's."""
+        self.on_sack(w.SackChunk(cum_tsn, self.sender.peer_rwnd + self.sender.flight()), now)
+
+    # ----- timers -----
+
+    def _rto(self, ip: str) -> float:
+        p = self.pm.paths.get(ip)
+        return p.rto.rto if p is not None else self.cfg.rto_initial
+
+    def on_t3(self, ip: str, now: float) -> None:
+        """§6.3.3: back off, slow start, mark for retransmission, move to another path."""
+        if not self.sender.outstanding_on(ip) and not self.sender.forward_tsn_pending():
+            return
+        self.sender.on_t3(ip)
+        p = self.pm.paths.get(ip)
+        if p is not None:
+            self.pm.path_timeout(p, now, count_assoc=True)  # E2, §8.1, §8.2
+            if p.reach is Reachability.PF and not self.timers.running(("hb", ip)):
+                self.timers.start(("hb", ip), now)  # RFC 7829: probe it every RTO
+        alt = self.pm.alternate(ip)
+        self._rtx_dst = alt.ip if alt is not None else ip  # §6.4.1 E3
+
+    def on_sack_timer(self, now: float) -> None:
+        self.receiver.sack_now = True
+
+    # ----- building packets (§6.1, §6.10) -----
+
+    def wants_flush(self) -> bool:
+        r = self.receiver
+        return bool(r.sack_now or self._replies or self.sender.pending or self.sender.has_rtx()
+                    or self.sender.forward_tsn_due)  # fmt: skip
+
+    def flush(self, now: float, data_allowed: bool) -> None:
+        """Send what is due: SACK, FORWARD TSN, retransmissions, then new data."""
+        control: dict[str, list[w.Chunk]] = {}
+        for chunk, ip in self._replies:
+            control.setdefault(self._dst_for(ip).ip, []).append(chunk)
+        self._replies.clear()
+        if self.receiver.sack_now:
+            self.timers.stop(("sack",))
+            dst = self._dst_for(self.last_data_from)
+            control.setdefault(dst.ip, []).insert(0, self.receiver.make_sack())  # MH-06
+        cur = self.pm.current()
+        if data_allowed and cur is not None:
+            fwd = self.sender.forward_tsn() if self.pr_sctp else None
+            if fwd is not None:  # guarded by T3 like DATA, so a lost one is sent again
+                control.setdefault(cur.ip, []).append(fwd)
+                if not self.timers.running(("t3", cur.ip)):
+                    self.timers.start(("t3", cur.ip), now + cur.rto.rto)
+            if self.sender.has_rtx():
+                rip = self._rtx_dst or cur.ip
+                rp = self.pm.paths.get(rip)
+                if rp is None or not rp.usable:
+                    rp = cur
+                self._send_data(rp, control.pop(rp.ip, []), now, retransmit=True)
+            self._send_data(cur, control.pop(cur.ip, []), now, retransmit=False)
+        for ip, chunks in control.items():
+            p = self.pm.paths.get(ip)
+            if p is not None and chunks:
+                self.pm.emit(chunks, p)
+        if self.receiver.sack_deadline is not None:
+            self.timers.start(("sack",), self.receiver.sack_deadline)
+        if self._was_busy and self.sender.idle:
+            self._was_busy = False
+            self.ctx.events.append(SenderDry(self.assoc_id))
+
+    def _dst_for(self, ip: str | None) -> Path:
+        p = self.pm.paths.get(ip) if ip is not None else None
+        if p is not None and p.confirmed:
+            return p
+        cur = self.pm.current()
+        if cur is not None:
+            return cur
+        assert p is not None or self.pm.paths
+        return p if p is not None else next(iter(self.pm.paths.values()))
+
+    def _send_data(self, p: Path, first: list[w.Chunk], now: float, retransmit: bool) -> None:
+        """Up to Max.Burst packets to ``p``, the first one led by ``first`` (control chunks)."""
+        s = self.sender
+        limit = s.max_packet(p.ip) - 12
+        for _ in range(self.cfg.max_burst):
+            room = limit - sum(_size(c) for c in first)
+            if retransmit:
+                fast = self._fast_rtx_now  # §7.2.4 step 3: ignores cwnd
+                chunks: list[w.Chunk] = list(s.take_retransmissions(p.ip, room, now, fast))
+                self._fast_rtx_now = False
+            elif s.nagle_holds(room) and not first:
+                chunks = []
+            else:
+                chunks = list(s.take_new(p.ip, room, now))
+            if not chunks and not first:
+                break
+            self.pm.emit(first + chunks, p)
+            first = []
+            if chunks and not self.timers.running(("t3", p.ip)):
+                self.timers.start(("t3", p.ip), now + p.rto.rto)  # §6.3.2 R1
+            if not chunks:
+                break
+        if first:
+            self.pm.emit(first, p)
+
+    # ----- the end -----
+
+    def fail_all(self, error: int) -> None:
+        self.sender.fail_all(error)
+
+
+def _size(c: w.Chunk) -> int:
+    return (4 + len(c.value()) + 3) & ~3
