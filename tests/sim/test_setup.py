@@ -313,3 +313,24 @@ def test_shutdown_during_cookie_echoed_completes_setup_first() -> None:
     assert [e.state for e in p.changes()] == [AssocChangeState.COMM_UP,
                                               AssocChangeState.SHUTDOWN_COMP]  # fmt: skip
     assert p.ended("s").state is AssocChangeState.SHUTDOWN_COMP  # type: ignore[union-attr]
+
+
+def test_staggered_inits_do_not_count_as_retransmissions() -> None:  # D8 decided, T1-04
+    p = make_pair()
+    p.net.blackhole(P1)
+    p.net.blackhole(P2)
+    p.connectx([DEAD, P1, P2])
+    assert p.run_until(lambda: p.ended(), 60)
+    inits = sent(p.net, w.InitChunk)
+    assert [(r.sent, r.dst[0]) for r in inits[:3]] == [(0, DEAD), (0.25, P1), (0.5, P2)]
+    assert len(inits) == 3 + Config().max_init_retransmits
+
+
+def test_every_one_of_ten_listed_addresses_gets_an_init() -> None:
+    p = make_pair()
+    dead = [f"198.18.9.{i}" for i in range(1, 10)]
+    aid = p.connectx([*dead, P1])
+    assert p.run_until(lambda: established(p, aid), 10)
+    assert [r.dst[0] for r in sent(p.net, w.InitChunk)] == [*dead, P1]
+    # T1 expiries (from 1 s on) also move to untried addresses, so it is faster than 9 staggers.
+    assert p.up_time() <= 9 * 0.25 + 2 * RTT

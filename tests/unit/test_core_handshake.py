@@ -280,3 +280,83 @@ def test_set_primary_rules() -> None:  # PV-07, NTF MADE_PRIM
     assert c.assoc.pm.primary == P2
     [ev] = c.events()
     assert isinstance(ev, PeerAddrChange) and (ev.address, ev.state.value) == (P2, "ADDR_MADE_PRIM")
+
+
+def test_cookie_echo_case_b_in_cookie_wait_takes_the_peer_from_the_cookie() -> None:  # COL-04 B
+    c = Client(addrs=[P1, P2])
+    their = w.InitChunk(0x5EED5EED, 65536, 4, 3, 99, (w.IPv4AddressParam(P3),))
+    [(pkt, _dst)] = c.feed([their], vtag=0, src=P1)  # our INIT ACK to their INIT...
+    ack = pkt.chunks[0]
+    assert isinstance(ack, w.InitAckChunk)
+    cookie = next(q.cookie for q in ack.params if isinstance(q, w.StateCookieParam))
+    # ...whose cookie comes back before any INIT ACK of theirs reached us.
+    [(pkt, _dst)] = c.feed([w.CookieEchoChunk(cookie)], vtag=c.tag, src=P1)
+    assert pkt.chunks == [w.CookieAckChunk()] and pkt.verification_tag == 0x5EED5EED
+    a = c.assoc
+    assert a.state is State.ESTABLISHED and a.peer_tag == 0x5EED5EED
+    [ev] = c.events()
+    assert isinstance(ev, AssocChange) and ev.state is AssocChangeState.COMM_UP
+    assert (ev.outbound_streams, ev.inbound_streams) == (3, 4)  # min(ours, theirs)
+    assert P3 in a.paths and not a.paths[P3].confirmed and a.data is not None
+
+
+def test_init_in_cookie_wait_from_unlisted_source_naming_a_listed_address() -> None:  # COL-01
+    c = Client(addrs=[P1, P2])
+    their = w.InitChunk(0x5EED5EED, 65536, 4, 4, 99, (w.IPv4AddressParam(P2),))
+    [(pkt, dst)] = c.feed([their], vtag=0, src=P3)
+    assert isinstance(pkt.chunks[0], w.InitAckChunk) and dst[0] == P2  # rules 1 and 2
+
+
+def test_replies_never_go_to_unconfirmed_addresses() -> None:  # PV-05
+    c = established_client()  # P3 is unconfirmed
+    out = c.feed([w.UnknownChunk(0x7F, b"ab")], src=P3)
+    assert [(type(pk.chunks[0]), d[0]) for pk, d in out] == [(w.ErrorChunk, P1)]
+    out = c.feed([w.HeartbeatChunk(b"hb")], src=P3)  # a HEARTBEAT ACK may go there
+    assert [(type(pk.chunks[0]), d[0]) for pk, d in out] == [(w.HeartbeatAckChunk, P3)]
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"num_ostreams": 0},
+        {"max_instreams": 0},
+        {"max_instreams": 70000},
+        {"a_rwnd": 1499},
+        {"max_init_timeo": -1},
+        {"sack_delay": 0.6},
+    ],
+)
+def test_options_that_would_break_the_init_are_einval(option: dict[str, object]) -> None:
+    ep = Endpoint(CPORT, [L1], rng=random.Random(1))
+    with pytest.raises(OSError) as ei:
+        ep.connectx([(P1, SPORT)], 0.0, **option)
+    assert ei.value.errno == errno.EINVAL and ep.datagrams_to_send(0.0) == []
+
+
+def test_mapped_ipv4_addresses_are_plain_ipv4() -> None:  # INIT-04
+    ep = Endpoint(CPORT, ["::ffff:198.18.1.1", "198.18.2.1"], rng=random.Random(1))
+    assert ep.addresses == ["198.18.1.1", "198.18.2.1"]
+    ep.connectx([("::ffff:198.18.1.2", SPORT)], 0.0)
+    [(data, _s, dst)] = ep.datagrams_to_send(0.0)
+    init = w.decode_packet(data).chunks[0]
+    assert dst[0] == P1 and isinstance(init, w.InitChunk)
+    assert not [q for q in init.params if isinstance(q, w.IPv6AddressParam)]
+
+
+def test_init_with_tag_zero_is_silently_dropped() -> None:  # §3.3.2
+    ep = Endpoint(SPORT, [P1], rng=random.Random(1))
+    ep.listen()
+    data = w.encode_packet(w.Packet(CPORT, SPORT, 0, [w.InitChunk(0, 65536, 1, 1, 1)]))
+    ep.receive(data, (L1, 9899), (P1, 9899), 0.0)
+    assert ep.datagrams_to_send(0.0) == []
+
+
+@pytest.mark.parametrize(("resent", "measured"), [(False, True), (True, False)])
+def test_karn_rule_on_the_init(resent: bool, measured: bool) -> None:  # T1-09
+    c = Client(addrs=[P1])
+    if resent:
+        c.ep.handle_timer(1.0)
+        c.ep.datagrams_to_send(1.0)
+    c.feed([init_ack()], now=1.3 if resent else 0.3)
+    rto = c.assoc.paths[P1].rto
+    assert (rto.srtt is not None) is measured

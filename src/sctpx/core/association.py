@@ -135,7 +135,22 @@ class Association(Teardown):
         self._event(state, error, causes)
 
     def _reply(self, chunks: list[w.Chunk], vtag: int, src: Addr, dst: Addr) -> None:
-        """Answer to where a packet came from, from the address it arrived at (MH-02)."""
+        """Answer to where a packet came from, from the address it arrived at (MH-02).
+
+        §5.4 (PV-05): to an UNCONFIRMED peer address only a HEARTBEAT ACK, or a
+        packet bundling a nonce HEARTBEAT (the COOKIE ACK case), may go; anything
+        else goes to a confirmed path instead.
+        """
+        p = self.paths.get(src[0])
+        allowed = all(isinstance(c, w.HeartbeatAckChunk) for c in chunks) or any(
+            isinstance(c, w.HeartbeatChunk) for c in chunks
+        )
+        if p is not None and not p.confirmed and not allowed:
+            alt = self.pm.current()
+            if alt is None or not alt.confirmed:
+                return
+            self.pm.emit(chunks, alt, vtag)
+            return
         self.ctx.send(chunks, vtag, self.peer_port, dst[0], src)
 
     def is_open(self) -> bool:
@@ -223,9 +238,16 @@ class Association(Teardown):
         self._resend_init(now)
 
     def _on_stagger(self, now: float) -> None:
-        # sctpx: no INIT ACK within init_stagger of the last INIT: try the next address too.
-        if self.state is S.COOKIE_WAIT and self._untried():
-            self._resend_init(now)
+        """sctpx: no INIT ACK within init_stagger of the last INIT: try the next address too.
+
+        Decision (D8 of the coverage audit): a staggered INIT is the first INIT to its
+        address, not a retransmission, so it does not count against
+        Max.Init.Retransmits; only T1 expiries do. Every listed address gets an INIT
+        and giving up takes as many T1 rounds as without staggering.
+        """
+        untried = self._untried()
+        if self.state is S.COOKIE_WAIT and untried:
+            self._send_init(untried[0], now)
 
     def _fail_refused(self) -> None:
         kind = self._last_refusal
@@ -389,9 +411,12 @@ class Association(Teardown):
             self._reply([w.AbortChunk((cause,))], init.initiate_tag, src, dst)
             return None
         if self.state is S.COOKIE_WAIT:  # COL-01: our INIT's parameters, Tie-Tags 0
-            if src[0] not in self.listed:
-                return None  # §5.2.1 rules 1 and 2
-            return Offer(self.local_tag, self.local_tsn)
+            # §5.2.1 rules 1-3: to an address both listed by our user and in the INIT,
+            # preferably the INIT's source.
+            candidates = [a for a in [src[0], *p.addresses] if a in self.listed]
+            if not candidates:
+                return None
+            return Offer(self.local_tag, self.local_tsn, reply_to=candidates[0])
         ties = self._tie_tags()
         if self.state is S.COOKIE_ECHOED:
             return Offer(self.local_tag, self.local_tsn, *ties)
@@ -417,9 +442,7 @@ class Association(Teardown):
         if not lt and not pt and ties and cs.local_tie_tag:
             return self._restart(cs, src, dst, now)  # (A)
         if lt and (not pt or self.peer_tag == 0):  # (B)
-            self.peer_tag = cs.peer_tag
-            self.peer_tsn = cs.peer_tsn
-            self.peer_rwnd = cs.peer_rwnd
+            self._adopt_cookie_peer(cs)
             self._send_cookie_ack(src, dst, now)
             if self.state in SETUP_STATES:
                 self._establish(now, AssocChangeState.COMM_UP)
@@ -430,6 +453,25 @@ class Association(Teardown):
                 self._establish(now, AssocChangeState.COMM_UP)
             return True
         return False  # (C) and anything else: silently discarded
+
+    def _adopt_cookie_peer(self, cs: CookieState) -> None:
+        """Case B: the peer's side of the TCB comes from the cookie (its tag, TSN, streams)."""
+        setup = self.state in SETUP_STATES
+        self.peer_tag = cs.peer_tag
+        self.peer_tsn = cs.peer_tsn
+        self.peer_rwnd = cs.peer_rwnd
+        self.peer_pr_sctp = cs.peer_pr_sctp and self.cfg.pr_sctp
+        self.outbound_streams = min(cs.local_os, cs.peer_mis)  # IACK-10
+        self.inbound_streams = min(cs.local_mis, cs.peer_os)
+        for ip in cs.peer_addrs:
+            if ip not in self.paths:  # §5.4 rule 3: addresses we did not list
+                self.pm.add(ip, cs.peer_udp_port or self.cfg.remote_udp_port,
+                            confirmed=False, listed=False)  # fmt: skip
+        if self.pm.primary is None or self.pm.primary not in self.paths:
+            self.pm.primary = next((ip for ip in self.listed if ip in self.paths), cs.peer_addrs[0])
+        self.version += 1
+        if setup or self.data is None:
+            self._make_datapath()
 
     def _restart(self, cs: CookieState, src: Addr, dst: Addr, now: float) -> bool:
         """§5.2.4 action A: the peer restarted; the association starts over with new tags."""

@@ -28,7 +28,7 @@ class Config:
     sack_delay: float = 0.2
     clock_granularity: float = 0.001  # G in §6.3.1
 
-    # RFC 6458 §5.3.1 SCTP_INITMSG: 0 means "use the protocol default".
+    # RFC 6458 §5.3.1 SCTP_INITMSG (the socket API maps its 0 = "default" to these).
     num_ostreams: int = 10
     max_instreams: int = 65535
     max_init_timeo: float = 0.0  # bounds the set-up RTO when > 0 (PAR-05)

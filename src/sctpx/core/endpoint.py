@@ -63,8 +63,12 @@ class Endpoint:
             raise einval(f"port {port} out of range")
         if not addresses:
             raise einval("an endpoint needs at least one address")
-        addrs = [_normalise(a) for a in addresses]
+        try:
+            addrs = [_normalise(a) for a in addresses]
+        except ValueError:
+            raise einval(f"not IP addresses: {addresses!r}") from None
         cfg = config or Config()
+        _check_config(cfg)
         rng = rng or _SystemRandom()
         self.ctx = EndpointContext(
             port, addrs, udp_port, cfg, rng, CookieJar(rng, cfg.cookie_secret_life, now)
@@ -114,8 +118,7 @@ class Endpoint:
             cfg = replace(self.ctx.cfg, **options)
         except TypeError as e:
             raise einval(f"unknown option: {e}") from None
-        if cfg.init_stagger < 0 or cfg.max_init_retransmits < 0:
-            raise einval("init_stagger and max_init_retransmits must not be negative")
+        _check_config(cfg)
         assoc = Association(self.ctx, self._new_id(), cfg, peer_port)
         assoc.connect(ips, now)
         self._register(assoc)
@@ -296,8 +299,8 @@ class Endpoint:
         self, packet: w.Packet, init: w.InitChunk, assoc: Association | None,
         src: Addr, dst: Addr, now: float,
     ) -> None:  # fmt: skip
-        if packet.verification_tag != 0 or len(packet.chunks) != 1:
-            self.dropped += 1  # §8.5.1 A
+        if packet.verification_tag != 0 or len(packet.chunks) != 1 or init.initiate_tag == 0:
+            self.dropped += 1  # §8.5.1 A; §3.3.2: an Initiate Tag of 0 is silently discarded
             return
         if assoc is None:
             p = read_params(init.params, self.ctx.families())
@@ -349,8 +352,11 @@ class Endpoint:
             offer.local_tag, cfg.a_rwnd, cfg.num_ostreams, cfg.max_instreams, offer.local_tsn,
             tuple(params),
         )  # fmt: skip
-        # MH-02: the INIT ACK goes back where the INIT came from, from where it arrived.
-        self.ctx.send([ack], init.initiate_tag, packet.src_port, dst[0], src)
+        # MH-02: the INIT ACK goes back where the INIT came from, from where it arrived
+        # (COL-01: in a collision, to an address our user listed).
+        to = src if offer.reply_to in (None, src[0]) else (offer.reply_to, src[1])
+        frm = dst[0] if to is src else self.ctx.source_for(to[0])
+        self.ctx.send([ack], init.initiate_tag, packet.src_port, frm, to)
 
     def _on_cookie_echo(
         self, packet: w.Packet, echo: w.CookieEchoChunk, assoc: Association | None,
@@ -461,7 +467,30 @@ class Endpoint:
 
 
 def _normalise(ip: str) -> str:
-    """Canonical text of an IPv4 or IPv6 address; ValueError if it is neither."""
+    """Canonical text of an IPv4 or IPv6 address; ValueError if it is neither.
+
+    An IPv4-mapped IPv6 address becomes the IPv4 address it maps (INIT-04: an
+    IPv4 address is never sent as a mapped IPv6 one).
+    """
     if not isinstance(ip, str):
         raise ValueError(ip)
-    return str(ipaddress.ip_address(ip))
+    a = ipaddress.ip_address(ip)
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)
+    return str(a)
+
+
+def _check_config(cfg: Config) -> None:
+    """EINVAL for settings that would put an invalid field on the wire (INIT-02)."""
+    if not (1 <= cfg.num_ostreams <= 65535 and 1 <= cfg.max_instreams <= 65535):
+        raise einval("stream counts must be 1..65535")
+    if not 1500 <= cfg.a_rwnd <= 0xFFFFFFFF:
+        raise einval("a_rwnd must be at least 1500 (RFC 9260 §3.3.2)")
+    if cfg.init_stagger < 0 or cfg.max_init_retransmits < 0 or cfg.max_init_timeo < 0:
+        raise einval("init_stagger, max_init_retransmits and max_init_timeo must be >= 0")
+    if not 0 < cfg.rto_min <= cfg.rto_initial <= cfg.rto_max:
+        raise einval("need 0 < rto_min <= rto_initial <= rto_max")
+    if not 0 <= cfg.sack_delay <= 0.5:
+        raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
+    if cfg.mtu < 576 or cfg.max_burst < 1:
+        raise einval("mtu must be >= 576 and max_burst >= 1")

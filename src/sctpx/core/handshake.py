@@ -32,6 +32,7 @@ class Offer:
     local_tsn: int
     local_tie_tag: int = 0
     peer_tie_tag: int = 0
+    reply_to: str | None = None  # where the INIT ACK goes, if not the INIT's source
 
 
 @dataclass(slots=True)
@@ -115,8 +116,11 @@ def init_ack_defect(chunk: w.InitAckChunk, p: InitParams) -> tuple[w.Cause, ...]
 
 
 def init_defect(chunk: w.InitChunk, p: InitParams) -> tuple[w.Cause, ...] | None:
-    """§3.3.2, §5.1.2 B: why an INIT must be answered with an ABORT, or None."""
-    if chunk.initiate_tag == 0 or chunk.outbound_streams == 0 or chunk.inbound_streams == 0:
+    """§3.3.2, §5.1.2 B: why an INIT must be answered with an ABORT, or None.
+
+    (An Initiate Tag of 0 is not answered at all: the caller drops the packet.)
+    """
+    if chunk.outbound_streams == 0 or chunk.inbound_streams == 0:
         return (w.InvalidMandatoryParameter(),)
     if chunk.a_rwnd < 1500:
         return (w.InvalidMandatoryParameter(),)

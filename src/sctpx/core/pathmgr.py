@@ -135,7 +135,7 @@ class PathManager:
         self.timers.stop(("hbto", ip))
         # §8.1: only the path used for data counts against the association;
         # §5.4: probes of unconfirmed paths never do.
-        self.path_timeout(p, now, count_assoc=p.confirmed and ip == self.primary)
+        self.path_timeout(p, now, count_assoc=p.confirmed and self.current() is p)
         if not p.confirmed:
             return  # the probe timer paces unconfirmed paths
         if p.reach is Reachability.PF:
@@ -190,9 +190,13 @@ class PathManager:
             self.event_addr(ip, PeerAddrState.AVAILABLE)
 
     def path_timeout(self, p: Path, now: float, *, count_assoc: bool) -> None:
-        """One unanswered HEARTBEAT or T3-rtx expiry on ``p`` (§8.2, §8.1, RFC 7829)."""
-        p.error_count += 1
+        """One unanswered HEARTBEAT or T3-rtx expiry on ``p`` (§8.2, §8.1, RFC 7829).
+
+        An INACTIVE path is still probed, but its counter no longer grows (FM-03).
+        """
         p.rto.back_off()
+        if p.reach is not Reachability.INACTIVE:
+            p.error_count += 1
         if p.error_count > self.cfg.path_max_retrans:
             if p.reach is not Reachability.INACTIVE:
                 p.reach = Reachability.INACTIVE
