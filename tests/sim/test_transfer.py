@@ -170,3 +170,23 @@ def test_pr_sctp_messages_expire_and_forward_tsn_moves_the_receiver_on() -> None
     failed = [e for e in p.cevents if isinstance(e, SendFailed)]
     assert sorted(e.data for e in failed) == [b"old%d" % i for i in range(5)]
     assert p.net.packets(chunk=w.ForwardTsnChunk)
+
+
+@pytest.mark.parametrize("failback", [True, False])
+def test_return_to_primary_is_configurable(failback: bool) -> None:  # §8.2, RFC 7829
+    cfg = Config(primary_failback=failback)
+    p = make_pair(server_addrs=(P1, P2), client_cfg=cfg)
+    aid = start(p)
+    a = p.assoc(aid)
+    p.net.blackhole(P1)
+    p.client.send(aid, b"during", p.net.now)
+    p.net.poke(p.client)
+    assert p.run_until(lambda: len(received(p)) == 1, 10)
+    p.net.heal(P1)
+    assert p.run_until(lambda: a.paths[P1].reach.value == "ACTIVE", 120)
+    p.client.send(aid, b"after", p.net.now)
+    p.net.poke(p.client)
+    assert p.run_until(lambda: len(received(p)) == 2, 10)
+    last = p.net.packets(chunk=w.DataChunk)[-1]
+    assert last.dst[0] == (P1 if failback else P2)
+    assert a.pm.primary == (P1 if failback else P2)

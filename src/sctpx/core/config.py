@@ -34,7 +34,12 @@ class Config:
     max_init_timeo: float = 0.0  # bounds the set-up RTO when > 0 (PAR-05)
 
     # RFC 7829 SCTP-PF: a path is potentially failed after this many timeouts.
+    # Set it to path_max_retrans (or more) to switch SCTP-PF off.
     pf_retrans: int = 0
+    # After a failover, go back to the primary path once HEARTBEATs find it again
+    # (True, as RFC 9260 §8.2 and the kernels do), or make the alternate the new
+    # primary and stay there (False; SCTP_PEER_ADDR_PARAMS-style "no failback").
+    primary_failback: bool = True
 
     # sctpx: if no INIT ACK arrived this long after the INIT went to listed
     # address k, the same INIT also goes to address k+1 (0 = classic RFC

@@ -44,6 +44,8 @@ class DataPath:
         self._was_busy = False
         self._replies: list[tuple[w.Chunk, str]] = []
         self.no_user_data: int | None = None  # TSN of a DATA without data: ABORT (§6.2)
+        self._payload_key = -1
+        self._payload_size = 0
 
     # ----- events -----
 
@@ -64,11 +66,18 @@ class DataPath:
         self, data: bytes, stream: int, ppid: int, unordered: bool, context: int,
         ttl: float | None, max_rtx: int | None, now: float,
     ) -> None:  # fmt: skip
-        p = self.pm.current()
-        ip = p.ip if p is not None else next(iter(self.pm.paths))
-        payload = self.sender.max_packet(ip) - 12 - 16
-        self.sender.enqueue(data, stream, ppid, unordered, context, ttl, max_rtx, now, payload)
+        self.sender.enqueue(data, stream, ppid, unordered, context, ttl, max_rtx, now,
+                            self._payload())  # fmt: skip
         self._was_busy = True
+
+    def _payload(self) -> int:
+        """User data per DATA chunk: fragments fit the smallest path MTU (§6.9), so a
+        retransmission can go to any path without refragmenting."""
+        key = len(self.pm.paths)
+        if key != self._payload_key:
+            self._payload_key = key
+            self._payload_size = min(self.sender.max_packet(ip) for ip in self.pm.paths) - 28
+        return self._payload_size
 
     def consumed(self, nbytes: int) -> bool:
         """The user read ``nbytes``; True if a window update SACK is due (§6.2)."""
@@ -155,6 +164,11 @@ class DataPath:
 
     def flush(self, now: float, data_allowed: bool) -> None:
         """Send what is due: SACK, FORWARD TSN, retransmissions, then new data."""
+        s = self.sender
+        if not (self._replies or self.receiver.sack_now or s.pending or s.rtx_heap
+                or s.forward_tsn_due):  # fmt: skip
+            self._after_flush()
+            return
         control: dict[str, list[w.Chunk]] = {}
         for chunk, ip in self._replies:
             control.setdefault(self._dst_for(ip).ip, []).append(chunk)
@@ -181,6 +195,9 @@ class DataPath:
             p = self.pm.paths.get(ip)
             if p is not None and chunks:
                 self.pm.emit(chunks, p)
+        self._after_flush()
+
+    def _after_flush(self) -> None:
         if self.receiver.sack_deadline is not None:
             self.timers.start(("sack",), self.receiver.sack_deadline)
         if self._was_busy and self.sender.idle:

@@ -204,10 +204,25 @@ class PathManager:
         elif p.error_count > self.cfg.pf_retrans and p.reach is Reachability.ACTIVE and p.confirmed:
             p.reach = Reachability.PF
             self.event_addr(p.ip, PeerAddrState.POTENTIALLY_FAILED)
+        if p.ip == self.primary and p.reach is not Reachability.ACTIVE:
+            self._maybe_move_primary(p)
         if count_assoc:
             self.error_count += 1
             if self.error_count > self.cfg.assoc_max_retrans:
                 self.lost = True
+
+    def _maybe_move_primary(self, failed: Path) -> None:
+        """Without failback, the path that takes over becomes the primary for good."""
+        if self.cfg.primary_failback:
+            return  # current() returns to the primary once it is ACTIVE again
+        alt = next(
+            (q for q in self.paths.values()
+             if q is not failed and q.usable and q.reach is Reachability.ACTIVE),
+            None,
+        )  # fmt: skip
+        if alt is not None:
+            self.primary = alt.ip
+            self.event_addr(alt.ip, PeerAddrState.MADE_PRIM)
 
 
 def _rank(p: Path) -> int:

@@ -219,10 +219,11 @@ class Sender:
         rwnd = self.peer_rwnd
         while self.pending and room > 0:
             c = self.pending[0]
-            if c.msg.abandoned:
+            m = c.msg
+            if m.abandoned:
                 self.pending.popleft()
                 continue
-            if self._expire_unsent(c, now):
+            if m.expires_at is not None and self._expire_unsent(c, now):
                 continue  # abandoning took its chunks out of the queue
             if c.size > room:
                 break
@@ -234,7 +235,6 @@ class Sender:
             self.pending.popleft()
             c.seq = self.next_seq
             self.next_seq += 1
-            m = c.msg
             if m.ssn < 0:  # §6.6: the stream sequence number, at first transmission
                 m.ssn = self.next_ssn[m.stream_id]
                 self.next_ssn[m.stream_id] = (m.ssn + 1) & 0xFFFF
