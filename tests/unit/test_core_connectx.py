@@ -81,7 +81,7 @@ def test_init_packet_fields() -> None:  # INIT-01..03, INIT-05, INIT-08, T1-06
 
 
 def test_multihomed_init_lists_every_local_address() -> None:  # INIT-04
-    e = ep(("198.18.1.1", "198.18.2.1", "fd00::1"), interleaving=True)
+    e = ep(("198.18.1.1", "198.18.2.1", "fd00::1"))
     e.connectx(PEER, 0.0)
     [(pkt, *_)] = inits(e)
     init = pkt.chunks[0]
@@ -90,7 +90,13 @@ def test_multihomed_init_lists_every_local_address() -> None:  # INIT-04
     v6 = [p.address for p in init.params if isinstance(p, w.IPv6AddressParam)]
     assert v4 == ["198.18.1.1", "198.18.2.1"] and v6 == ["fd00::1"]
     ext = next(p for p in init.params if isinstance(p, w.SupportedExtensionsParam))
-    assert 64 in ext.chunk_types  # INIT-08 with interleaving on
+    assert 64 not in ext.chunk_types and 192 in ext.chunk_types  # INIT-08
+
+
+def test_interleaving_is_refused_until_i_data_exists() -> None:  # INIT-08
+    with pytest.raises(OSError) as ei:
+        ep(interleaving=True)
+    assert ei.value.errno == errno.EOPNOTSUPP
 
 
 def test_tags_random_nonzero_and_new_per_association() -> None:  # INIT-02, INIT-07

@@ -83,6 +83,8 @@ class Association(Teardown):
         self.data: DataPath | None = None  # user data, from the INIT ACK or cookie on
         self._early: list[tuple[bytes, int, int, bool, int, float | None, int | None]] = []
         self.now = 0.0  # the latest time the association was called with
+        self._last_src: Addr = ("", 0)
+        self._last_dst: Addr = ("", 0)
         self._handlers: dict[type, Callable[[Any, Addr, Addr, float], None]] = {
             w.InitAckChunk: self._on_init_ack,
             w.CookieAckChunk: self._on_cookie_ack,
@@ -600,6 +602,9 @@ class Association(Teardown):
 
     def _learn(self, src: Addr, dst: Addr) -> None:
         """UDP-04 after the tag check: the peer's encapsulation port and our address it used."""
+        if src == self._last_src and dst == self._last_dst:
+            return
+        self._last_src, self._last_dst = src, dst
         p = self.paths.get(src[0])
         if p is not None:
             if src[1]:

@@ -270,6 +270,17 @@ class Endpoint:
             return
         first = packet.chunks[0]
         assoc = self._by_peer.get((src[0], packet.src_port))
+        kind = type(first)
+        if (
+            assoc is not None
+            and (kind is w.DataChunk or kind is w.SackChunk)
+            and packet.verification_tag == assoc.local_tag
+        ):  # the data path: §8.5 tag check, nothing else to decide
+            assoc.receive(packet, src, dst, now)
+            self._dirty[assoc.id] = assoc
+            if assoc.state is State.CLOSED:
+                self._reindex(assoc)
+            return
         if isinstance(first, w.InitChunk):
             self._on_init(packet, first, assoc, src, dst, now)
             return
@@ -492,5 +503,7 @@ def _check_config(cfg: Config) -> None:
         raise einval("need 0 < rto_min <= rto_initial <= rto_max")
     if not 0 <= cfg.sack_delay <= 0.5:
         raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
+    if cfg.interleaving:  # INIT-08: never announce what we cannot do
+        raise UsageError(errno.EOPNOTSUPP, "user message interleaving (I-DATA) is not built yet")
     if cfg.mtu < 576 or cfg.max_burst < 1:
         raise einval("mtu must be >= 576 and max_burst >= 1")
