@@ -58,6 +58,7 @@ class Endpoint:
         config: Config | None = None,
         udp_port: int = 9899,
         now: float = 0.0,
+        auto_consume: bool = True,
     ) -> None:
         if not 0 < port < 65536:
             raise einval(f"port {port} out of range")
@@ -74,6 +75,10 @@ class Endpoint:
             port, addrs, udp_port, cfg, rng, CookieJar(rng, cfg.cookie_secret_life, now)
         )
         self.listening = False
+        # True: taking a DataReceived from next_event() frees its bytes of the receive
+        # window. False: the caller says when with consumed() (a socket layer does,
+        # when its user really reads), so a slow reader closes the window (§6.2).
+        self.auto_consume = auto_consume
         self.associations: dict[int, Association] = {}
         self._by_peer: dict[tuple[str, int], Association] = {}
         self._by_tag: dict[int, Association] = {}
@@ -157,6 +162,12 @@ class Endpoint:
         """The association with this id (for inspection)."""
         return self._assoc(assoc_id)
 
+    def consumed(self, assoc_id: int, nbytes: int) -> None:
+        """The user has read ``nbytes`` of data delivered by ``assoc_id`` (no-op if gone)."""
+        a = self.associations.get(assoc_id)
+        if a is not None and a.consumed(nbytes):
+            self._dirty[a.id] = a  # a window update is due (§6.2)
+
     def set_primary(self, assoc_id: int, ip: str) -> None:
         """Make the confirmed peer address ``ip`` the primary path (SCTP_PRIMARY_ADDR)."""
         try:
@@ -225,7 +236,7 @@ class Endpoint:
         if not self.ctx.events:
             return None
         ev = self.ctx.events.popleft()
-        if isinstance(ev, DataReceived):
+        if self.auto_consume and isinstance(ev, DataReceived):
             a = self.associations.get(ev.assoc_id)
             if a is not None and a.consumed(len(ev.data)):
                 self._dirty[a.id] = a  # a window update is due (§6.2)
