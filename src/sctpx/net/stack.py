@@ -1,0 +1,616 @@
+"""The Stack: real UDP sockets under sans-IO Endpoints, driven by one asyncio loop.
+
+What one wake-up of the loop does (a *batch*):
+
+1. the cause: a socket became readable (read every datagram that is ready,
+   up to :data:`MAX_READ_PER_WAKEUP`, then its error queue), the timer fired,
+   or a function given to :meth:`Stack.call` / :meth:`Stack.call_soon` ran;
+2. *settle*: send what every endpoint has to send, each datagram on the socket
+   bound to its source address; call ``on_events(ep)`` for every endpoint that
+   may have new events; repeat while the callbacks produced more; then re-arm
+   the single timer to the earliest ``get_timer()`` of all endpoints.
+
+Calls nested inside a batch (``call`` from ``on_events`` or from a function
+given to ``call``) run inline and leave the settling to the outermost batch.
+See :mod:`sctpx.net.runner` for the threading rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, TypeVar
+
+from ..core import Config, Endpoint
+from ..core.types import Addr, Datagram, UnreachableKind
+from ..sim.pcap import PcapWriter
+from . import icmp
+from .runner import LoopRunner, closed_error
+from .udp import MAX_DATAGRAM, UdpSocket, family_of, normalise_ip
+
+T = TypeVar("T")
+log = logging.getLogger("sctpx.net")
+
+DEFAULT_UDP_PORT = 9899  # RFC 6951 §5.1: the IANA port sctp-tunneling
+UDP_PORT_ENV = "SCTPX_UDP_PORT"
+# Reading stops after this many datagrams per wake-up so that other sockets and
+# timers get their turn; the rest is read at the next turn of the loop.
+MAX_READ_PER_WAKEUP = 1024
+# Settle rounds (send, notify, send ...) per batch before yielding to the loop.
+MAX_SETTLE_ROUNDS = 64
+EPHEMERAL_PORTS = range(49152, 65536)  # RFC 6335 §6: the dynamic ports
+SCTP_COMMON_HEADER = 12
+_LOCAL_UNREACH = {errno.ENETUNREACH: UnreachableKind.NET, errno.EHOSTUNREACH: UnreachableKind.HOST}
+
+OnEvents = Callable[[Endpoint], None]
+
+
+@dataclass
+class StackStats:
+    """Counters of the stack's own work (the core counts its drops in ``Endpoint.dropped``)."""
+
+    received: int = 0  # datagrams read from our sockets
+    sent: int = 0  # datagrams handed to the kernel
+    unclaimed: int = 0  # no endpoint on the SCTP destination port: dropped (no ABORT yet)
+    malformed: int = 0  # shorter than an SCTP common header: dropped
+    wrong_source: int = 0  # sent on a socket of another address of the same family
+    no_socket: int = 0  # no socket of the datagram's family at all: dropped
+    send_dropped: int = 0  # the kernel's send buffer was full: dropped (SCTP retransmits)
+    send_errors: int = 0  # other errors of sendto (e.g. no route)
+    unreachable: int = 0  # ICMP errors (and local no-route errors) given to the core
+    icmp_ignored: int = 0  # error-queue entries not about one of our endpoints' packets
+    read_errors: int = 0  # pending socket errors reported by recvfrom (see IP_RECVERR)
+    wakeups: int = 0  # reader wake-ups
+    max_batch: int = 0  # most datagrams read in one wake-up
+    core_errors: int = 0  # exceptions from the core (bugs), logged and swallowed
+    callback_errors: int = 0  # exceptions from on_events callbacks, logged and swallowed
+
+
+class _Entry:
+    """One registered endpoint."""
+
+    __slots__ = ("ep", "ips", "on_events")
+
+    def __init__(self, ep: Endpoint, ips: list[str], on_events: OnEvents) -> None:
+        self.ep = ep
+        self.ips = ips
+        self.on_events = on_events
+
+
+def _env_udp_port() -> int:
+    raw = os.environ.get(UDP_PORT_ENV)
+    if raw is None or raw.strip() == "":
+        return DEFAULT_UDP_PORT
+    port = int(raw)
+    if not 0 <= port < 65536:
+        raise ValueError(f"{UDP_PORT_ENV}={raw!r} is not a UDP port")
+    return port
+
+
+class Stack:
+    """An SCTP-over-UDP stack: one UDP encapsulation port, sockets per address, one loop."""
+
+    def __init__(
+        self,
+        *,
+        udp_port: int | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        pcap: str | os.PathLike[str] | None = None,
+    ) -> None:
+        port = _env_udp_port() if udp_port is None else udp_port
+        if not 0 <= port < 65536:
+            raise ValueError(f"udp_port {port} out of range")
+        self._udp_port = port  # RFC 6951 §5.1: one local encapsulation port for all addresses
+        self._runner = LoopRunner(loop)
+        self._eps: dict[int, _Entry] = {}  # by SCTP port
+        self._socks: dict[str, UdpSocket] = {}  # by local IP
+        self._notify: dict[int, _Entry] = {}  # endpoints that may have new events
+        self._unreach: list[tuple[Addr, UnreachableKind, bytes]] = []  # local send errors
+        self._depth = 0  # > 0 while a batch runs (nested calls do not settle)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when: float | None = None
+        self._last_now = 0.0
+        self._closed = False
+        self.stats = StackStats()
+        self._pcap_file: BinaryIO | None = None
+        self._pcap: PcapWriter | None = None
+        if pcap is not None:
+            self._pcap_file = open(pcap, "wb")  # noqa: SIM115 - closed by close()
+            self._pcap = PcapWriter(self._pcap_file)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def udp_port(self) -> int:
+        """The local UDP encapsulation port (0 until the first bind when asked for ephemeral)."""
+        return self._udp_port
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The stack's event loop (an own loop starts here on first use)."""
+        return self._runner.loop
+
+    @property
+    def closed(self) -> bool:
+        return self._runner.closed
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        """The registered endpoints (a snapshot)."""
+        return [e.ep for e in list(self._eps.values())]
+
+    @property
+    def udp_sockets(self) -> dict[str, socket.socket]:
+        """The bound UDP sockets by local IP (a snapshot, for diagnostics)."""
+        return {ip: us.sock for ip, us in list(self._socks.items())}
+
+    def now(self) -> float:
+        """The clock given to the core: the loop's monotonic time, in seconds."""
+        return max(self._runner.loop.time(), self._last_now)
+
+    def call(self, fn: Callable[[float], T]) -> T:
+        """Run ``fn(now)`` on the loop thread, then settle; return its result or raise.
+
+        Inline on the loop thread (also from inside ``on_events``). After a
+        top-level call every endpoint is flushed and offered to its ``on_events``.
+        Raises ``OSError(EBADF)`` once the stack is closed.
+        """
+        return self._runner.run(lambda: self._invoke(fn, notify_all=True))
+
+    def call_soon(self, fn: Callable[[float], object]) -> None:
+        """Like :meth:`call` without waiting; from any thread. Errors are logged."""
+        self._runner.post(lambda: self._invoke(fn, notify_all=True))
+
+    def open_endpoint(
+        self, port: int, addresses: list[str], config: Config | None, on_events: OnEvents
+    ) -> Endpoint:
+        """Register a new Endpoint on SCTP ``port`` (0: a free ephemeral one) and ``addresses``.
+
+        Opens a UDP socket on ``(ip, udp_port)`` for every address not yet served.
+        Errors: EADDRINUSE (SCTP port taken here, or the UDP bind), EADDRNOTAVAIL,
+        EACCES, EINVAL (bad addresses or config); nothing stays open after one.
+        ``on_events(ep)`` runs on the loop thread whenever ``ep`` may have events.
+        """
+        return self._runner.run(
+            lambda: self._invoke(lambda now: self._open(port, addresses, config, on_events, now))
+        )
+
+    def close_endpoint(self, ep: Endpoint) -> None:
+        """Send what ``ep`` still has queued, unregister it and close sockets no one needs."""
+        if self._runner.closed:
+            return
+        with contextlib.suppress(OSError):  # closed meanwhile: nothing left to do
+            self._runner.run(lambda: self._invoke(lambda now: self._close_ep(ep, now)))
+
+    @staticmethod
+    def route_source(peer_ip: str) -> str:
+        """The local IP the OS would use to reach ``peer_ip`` (nothing is sent)."""
+        try:
+            ip = normalise_ip(peer_ip)
+        except ValueError:
+            raise OSError(errno.EINVAL, f"not an IP address: {peer_ip!r}") from None
+        with socket.socket(family_of(ip), socket.SOCK_DGRAM) as s:
+            s.connect((ip, 9))  # a UDP connect only picks the route and source
+            return normalise_ip(s.getsockname()[0])
+
+    def close(self) -> None:
+        """Close every socket and stop the own loop thread; safe from any thread, idempotent."""
+        self._runner.close(self._shutdown)
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self._eps)} endpoints"
+        return f"<Stack udp_port={self._udp_port} {state}>"
+
+    # ------------------------------------------------------------------ batches
+
+    def _clock(self) -> float:
+        """``now`` for the core: the loop's time, never going backwards."""
+        now = self._runner.loop.time()
+        if now < self._last_now:
+            return self._last_now
+        self._last_now = now
+        return now
+
+    def _invoke(self, fn: Callable[[float], T], notify_all: bool = False) -> T:
+        """Run ``fn(now)`` as a batch (or inside the running one)."""
+        if self._closed:
+            raise closed_error()
+        with self._batch() as top:
+            try:
+                return fn(self._clock())
+            finally:
+                if top and notify_all:
+                    self._notify.update(self._eps)
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[bool]:
+        """Run the body; the outermost batch settles afterwards. Yields "outermost?"."""
+        top = self._depth == 0
+        self._depth += 1
+        try:
+            yield top
+        finally:
+            self._depth -= 1
+            if top and not self._closed:
+                self._settle()
+
+    def _settle(self) -> None:
+        """Send, notify, send again until quiet; then re-arm the timer."""
+        for _ in range(MAX_SETTLE_ROUNDS):
+            self._send_all()
+            if self._unreach:
+                self._deliver_local_unreachable()
+                continue
+            if not self._notify:
+                break
+            pending, self._notify = self._notify, {}
+            self._depth += 1  # calls from callbacks run inline without settling
+            try:
+                for port, entry in pending.items():
+                    if self._eps.get(port) is entry:
+                        self._callback(entry)
+            finally:
+                self._depth -= 1
+            if self._closed:
+                return
+        else:  # still busy: continue at the next turn, let the loop breathe
+            self._runner.loop.call_soon(self._resettle)
+        self._rearm()
+
+    def _resettle(self) -> None:
+        if not self._closed:
+            with self._batch():
+                pass
+
+    def _callback(self, entry: _Entry) -> None:
+        try:
+            entry.on_events(entry.ep)
+        except Exception:
+            self.stats.callback_errors += 1
+            log.exception("sctpx: error in on_events of endpoint %d", entry.ep.port)
+
+    # ------------------------------------------------------------------ endpoints
+
+    def _open(
+        self,
+        port: int,
+        addresses: list[str],
+        config: Config | None,
+        on_events: OnEvents,
+        now: float,
+    ) -> Endpoint:
+        ips = self._check_addresses(addresses)
+        if port == 0:
+            port = self._free_port()
+        elif not 0 < port < 65536:
+            raise OSError(errno.EINVAL, f"SCTP port {port} out of range")
+        elif port in self._eps:
+            raise OSError(errno.EADDRINUSE, f"SCTP port {port} is in use by this stack")
+        opened: list[UdpSocket] = []
+        try:
+            for ip in ips:
+                if ip not in self._socks:
+                    opened.append(self._open_socket(ip))
+            ep = Endpoint(
+                port, ips, config=config, udp_port=self._udp_port, now=now, auto_consume=False
+            )
+        except BaseException:
+            for us in opened:
+                us.close()
+            raise
+        loop = self._runner.loop
+        for us in opened:
+            self._socks[us.ip] = us
+            loop.add_reader(us.fileno(), self._on_readable, us)
+        for ip in ips:
+            self._socks[ip].users += 1
+        self._eps[port] = _Entry(ep, ips, on_events)
+        return ep
+
+    @staticmethod
+    def _check_addresses(addresses: list[str]) -> list[str]:
+        if isinstance(addresses, str) or not addresses:
+            raise OSError(errno.EINVAL, "an endpoint needs a list of local IP addresses")
+        ips: list[str] = []
+        for a in addresses:
+            try:
+                ip = normalise_ip(a)
+            except ValueError:
+                raise OSError(errno.EINVAL, f"not an IP address: {a!r}") from None
+            if ip in ("0.0.0.0", "::"):
+                raise OSError(errno.EINVAL, "the stack binds explicit addresses, not the wildcard")
+            if ip not in ips:
+                ips.append(ip)
+        return ips
+
+    def _free_port(self) -> int:
+        """A free SCTP port of this stack from the dynamic range, starting at a random one."""
+        n = len(EPHEMERAL_PORTS)
+        start = secrets.randbelow(n)
+        for i in range(n):
+            port = EPHEMERAL_PORTS[(start + i) % n]
+            if port not in self._eps:
+                return port
+        raise OSError(errno.EADDRINUSE, "no free SCTP port left in this stack")
+
+    def _open_socket(self, ip: str) -> UdpSocket:
+        """A socket on ``(ip, udp_port)``; with udp_port 0 the first bind picks the port."""
+        us = UdpSocket(ip, self._udp_port)
+        if self._udp_port == 0:
+            self._udp_port = us.port  # RFC 6951 §5.1: from now on, for every address
+        return us
+
+    def _close_ep(self, ep: Endpoint, now: float) -> None:
+        entry = self._eps.get(ep.port)
+        if entry is None or entry.ep is not ep:
+            return
+        self._transmit(entry.ep, now)  # an ABORT or SHUTDOWN queued just before leaves
+        del self._eps[ep.port]
+        self._notify.pop(ep.port, None)
+        for ip in entry.ips:
+            us = self._socks.get(ip)
+            if us is None:
+                continue
+            us.users -= 1
+            if us.users <= 0:
+                self._close_socket(us)
+
+    def _close_socket(self, us: UdpSocket) -> None:
+        self._socks.pop(us.ip, None)
+        with contextlib.suppress(Exception):
+            self._runner.loop.remove_reader(us.fileno())
+        us.close()
+
+    def _shutdown(self) -> None:
+        """On the loop thread (or with no loop running): send what is queued, close everything."""
+        if self._closed:
+            return
+        if self._runner.started:
+            with contextlib.suppress(Exception):
+                self._send_all()  # best effort: queued ABORTs and SHUTDOWNs leave
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = self._timer_when = None
+        for us in list(self._socks.values()):
+            self._close_socket(us)
+        self._eps.clear()
+        self._notify.clear()
+        if self._pcap_file is not None:
+            with contextlib.suppress(OSError):
+                self._pcap_file.close()
+            self._pcap_file = self._pcap = None
+
+    # ------------------------------------------------------------------ sending
+
+    def _send_all(self) -> None:
+        now = self._clock()
+        for entry in list(self._eps.values()):
+            self._transmit(entry.ep, now)
+
+    def _transmit(self, ep: Endpoint, now: float) -> None:
+        try:
+            out = ep.datagrams_to_send(now)
+        except Exception:
+            self.stats.core_errors += 1
+            log.exception("sctpx: the core failed in datagrams_to_send")
+            return
+        for datagram in out:
+            self._send(datagram)
+
+    def _send(self, datagram: Datagram) -> None:
+        """Send one datagram from the socket bound to its source address."""
+        data, src, dst = datagram
+        us = self._socks.get(src[0])
+        if us is None:
+            us = self._fallback_socket(src[0])
+            if us is None:
+                self.stats.no_socket += 1
+                return
+            self.stats.wrong_source += 1
+        target = (dst[0], dst[1])
+        for attempt in (1, 2):
+            try:
+                us.sock.sendto(data, target)
+                break
+            except ConnectionRefusedError:
+                # IP_RECVERR: an earlier ICMP error is reported by (and cleared in) this
+                # call, and nothing was sent; its details wait in the error queue, which
+                # the reader drains. Send once more.
+                if attempt == 2:
+                    self.stats.send_errors += 1
+                    return
+            except (BlockingIOError, InterruptedError):
+                self.stats.send_dropped += 1  # a full send buffer is a lost packet (§6.3.3)
+                return
+            except OSError as exc:
+                self.stats.send_errors += 1
+                kind = _LOCAL_UNREACH.get(exc.errno or 0)
+                if kind is not None:  # no route: as good as an ICMP unreachable
+                    self._unreach.append((target, kind, data))
+                return
+        self.stats.sent += 1
+        if self._pcap is not None:
+            with contextlib.suppress(ValueError):
+                self._pcap.write_datagram(time.time(), (us.ip, self._udp_port), target, data)
+
+    def _fallback_socket(self, ip: str) -> UdpSocket | None:
+        """A socket of the same family when none is bound to ``ip`` (counted; shouldn't happen)."""
+        fam = family_of(ip) if ip not in ("0.0.0.0", "::") else None
+        for us in self._socks.values():
+            if fam is None or us.family == fam:
+                return us
+        return None
+
+    def _deliver_local_unreachable(self) -> None:
+        signals, self._unreach = self._unreach, []
+        now = self._clock()
+        for dst, kind, data in signals:
+            self._unreachable(dst, kind, data, now)
+
+    def _unreachable(self, dst: Addr, kind: UnreachableKind, quoted: bytes, now: float) -> None:
+        """Give an unreachable signal to the endpoint whose port sent the quoted packet."""
+        if len(quoted) < 8:
+            self.stats.icmp_ignored += 1
+            return
+        entry = self._eps.get(int.from_bytes(quoted[0:2], "big"))
+        if entry is None:
+            self.stats.icmp_ignored += 1
+            return
+        self.stats.unreachable += 1
+        try:
+            entry.ep.receive_unreachable(dst, kind, quoted, now)
+        except Exception:
+            self.stats.core_errors += 1
+            log.exception("sctpx: the core failed in receive_unreachable")
+        self._notify[entry.ep.port] = entry
+
+    # ------------------------------------------------------------------ receiving
+
+    def _on_readable(self, us: UdpSocket) -> None:
+        """Reader callback: read every ready datagram (bounded), then the error queue."""
+        if self._closed or self._socks.get(us.ip) is not us:
+            return
+        with self._batch():
+            self._read_datagrams(us)
+            self._read_errors(us)
+
+    def _read_datagrams(self, us: UdpSocket) -> None:
+        # One datagram per loop turn (asyncio's datagram transports) loses most of
+        # a burst once the receive buffer fills; read until the socket is empty.
+        recvfrom = us.sock.recvfrom
+        local = (us.ip, self._udp_port)
+        got = 0
+        for _ in range(MAX_READ_PER_WAKEUP):
+            try:
+                data, addr = recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                # IP_RECVERR: a pending ICMP error (ECONNREFUSED, EHOSTUNREACH ...) is
+                # reported once by a read; the details are in the error queue.
+                self.stats.read_errors += 1
+                continue
+            got += 1
+            self._deliver(data, (addr[0], addr[1]), local)
+        stats = self.stats
+        stats.received += got
+        stats.wakeups += 1
+        if got > stats.max_batch:
+            stats.max_batch = got
+
+    def _deliver(self, data: bytes, src: Addr, dst: Addr) -> None:
+        """Demultiplex one datagram by its SCTP destination port (RFC 6951 §5.4)."""
+        if self._pcap is not None:
+            with contextlib.suppress(ValueError):
+                self._pcap.write_datagram(time.time(), src, dst, data)
+        if len(data) < SCTP_COMMON_HEADER:
+            self.stats.malformed += 1
+            return
+        entry = self._eps.get((data[2] << 8) | data[3])
+        if entry is None:
+            # RFC 9260 §8.4 would answer most out-of-the-blue packets with an ABORT;
+            # with no endpoint on the port we only count them for now.
+            self.stats.unclaimed += 1
+            return
+        try:
+            entry.ep.receive(data, src, dst, self._clock())
+        except Exception:
+            self.stats.core_errors += 1
+            log.exception("sctpx: the core failed in receive")
+        self._notify[entry.ep.port] = entry
+
+    def _read_errors(self, us: UdpSocket) -> None:
+        """Drain the socket's error queue: ICMP errors about datagrams it sent (RFC 6951 §5.5).
+
+        The core checks that the quoted packet is ours (ports and verification
+        tag) and never relies on these signals; they only make set-up faster.
+        """
+        for _ in range(MAX_READ_PER_WAKEUP):
+            try:
+                data, anc, _flags, addr = us.sock.recvmsg(MAX_DATAGRAM, 512, icmp.MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            err = icmp.parse_ancillary(anc)
+            kind = icmp.unreachable_kind(err) if err is not None else None
+            if kind is None or not isinstance(addr, tuple):
+                self.stats.icmp_ignored += 1
+                continue
+            self._unreachable((addr[0], addr[1]), kind, data, self._clock())
+
+    # ------------------------------------------------------------------ the timer
+
+    def _rearm(self) -> None:
+        """One timer for the whole stack, at the earliest deadline of all endpoints."""
+        if self._closed:
+            return
+        when: float | None = None
+        for entry in list(self._eps.values()):
+            try:
+                t = entry.ep.get_timer()
+            except Exception:
+                self.stats.core_errors += 1
+                log.exception("sctpx: the core failed in get_timer")
+                continue
+            if t is not None and (when is None or t < when):
+                when = t
+        if when == self._timer_when and (when is None or self._timer is not None):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_when = when
+        self._timer = None if when is None else self._runner.loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        # asyncio may fire a little before ``when`` (clock resolution): never give the
+        # core a time before its deadline, or it would do nothing and we would spin.
+        due = self._timer_when or 0.0
+        self._timer = self._timer_when = None
+        if self._closed:
+            return
+        if due > self._last_now:
+            self._last_now = due
+        with self._batch():
+            now = self._clock()
+            for port, entry in list(self._eps.items()):
+                try:
+                    t = entry.ep.get_timer()
+                    if t is not None and t <= now:
+                        entry.ep.handle_timer(now)
+                        self._notify[port] = entry
+                except Exception:
+                    self.stats.core_errors += 1
+                    log.exception("sctpx: the core failed in handle_timer")
+
+
+_default: Stack | None = None
+_default_lock = threading.Lock()
+
+
+def default_stack() -> Stack:
+    """The process's shared Stack (UDP port from ``SCTPX_UDP_PORT`` or 9899), made on first use.
+
+    A closed default stack is replaced by a new one.
+    """
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Stack()
+        return _default
