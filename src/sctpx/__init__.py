@@ -1,3 +1,94 @@
-"""sctpx: a userspace SCTP stack for Python (RFC 9260), built around sctp_connectx()."""
+"""sctpx: a userspace SCTP stack for Python (RFC 9260), built around sctp_connectx().
+
+The sockets API of RFC 6458 in Python form::
+
+    import sctpx
+    s = sctpx.socket(sctpx.AF_INET, sctpx.SOCK_STREAM)
+    assoc_id = s.connectx([("127.0.0.2", 5000), ("127.0.0.3", 5000)])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api.constants import *  # noqa: F403 - the RFC 6458 names, as the C header has them
+from .api.functions import (
+    sctp_bindx,
+    sctp_connectx,
+    sctp_getladdrs,
+    sctp_getpaddrs,
+    sctp_sendmsg,
+)
+from .api.options import (
+    AssocParams,
+    EventSubscription,
+    InitMsg,
+    NxtInfo,
+    PeerAddrInfo,
+    PeerAddrParams,
+    PrimaryAddr,
+    PrInfo,
+    RcvInfo,
+    RtoInfo,
+    SndInfo,
+    Status,
+    UdpEncaps,
+)
+from .api.sockaddr import pack_sockaddrs, unpack_sockaddrs
+from .api.socket import InProgress, socket
+from .core.events import (
+    AssocChange,
+    AssocChangeState,
+    DataReceived,
+    PeerAddrChange,
+    PeerAddrState,
+    RemoteError,
+    SenderDry,
+    SendFailed,
+    ShutdownEvent,
+)
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Stack", "default_stack"):
+        from . import net
+
+        return getattr(net, name)
+    raise AttributeError(name)
+
+
+__all__ = [
+    "AssocChange",
+    "AssocChangeState",
+    "AssocParams",
+    "DataReceived",
+    "EventSubscription",
+    "InProgress",
+    "InitMsg",
+    "NxtInfo",
+    "PeerAddrChange",
+    "PeerAddrInfo",
+    "PeerAddrParams",
+    "PeerAddrState",
+    "PrInfo",
+    "PrimaryAddr",
+    "RcvInfo",
+    "RemoteError",
+    "RtoInfo",
+    "SendFailed",
+    "SenderDry",
+    "ShutdownEvent",
+    "SndInfo",
+    "Status",
+    "UdpEncaps",
+    "pack_sockaddrs",
+    "sctp_bindx",
+    "sctp_connectx",
+    "sctp_getladdrs",
+    "sctp_getpaddrs",
+    "sctp_sendmsg",
+    "socket",
+    "unpack_sockaddrs",
+]

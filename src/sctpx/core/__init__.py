@@ -6,10 +6,13 @@ from .errors import PeerViolation, UsageError
 from .events import (
     AssocChange,
     AssocChangeState,
+    DataReceived,
     Event,
     PeerAddrChange,
     PeerAddrState,
     RemoteError,
+    SenderDry,
+    SendFailed,
     ShutdownEvent,
 )
 from .path import Reachability
@@ -21,6 +24,7 @@ __all__ = [
     "AssocChange",
     "AssocChangeState",
     "Config",
+    "DataReceived",
     "Datagram",
     "Endpoint",
     "Event",
@@ -29,6 +33,8 @@ __all__ = [
     "PeerViolation",
     "Reachability",
     "RemoteError",
+    "SendFailed",
+    "SenderDry",
     "ShutdownEvent",
     "State",
     "UnreachableKind",

@@ -1,0 +1,91 @@
+"""Names and numbers of the SCTP sockets API (RFC 6458), with Linux's values where C has them.
+
+Values match Linux's <netinet/sctp.h> / <linux/sctp.h>, so code ported from C
+reads the same and packed option buffers can be compared with the kernel's.
+"""
+
+from __future__ import annotations
+
+import socket as _socket
+
+AF_INET = _socket.AF_INET
+AF_INET6 = _socket.AF_INET6
+SOCK_STREAM = _socket.SOCK_STREAM  # one-to-one style (RFC 6458 §4)
+SOCK_SEQPACKET = _socket.SOCK_SEQPACKET  # one-to-many style (RFC 6458 §3)
+IPPROTO_SCTP = 132
+SOL_SCTP = IPPROTO_SCTP
+SOL_SOCKET = _socket.SOL_SOCKET
+
+# sctp_bindx flags (RFC 6458 §9.1)
+SCTP_BINDX_ADD_ADDR = 0x01
+SCTP_BINDX_REM_ADDR = 0x02
+
+# Association ids with a meaning of their own (RFC 6458 §7.2)
+SCTP_FUTURE_ASSOC = 0
+SCTP_CURRENT_ASSOC = 1
+SCTP_ALL_ASSOC = 2
+
+# Message flags
+MSG_NOTIFICATION = 0x8000
+MSG_EOR = _socket.MSG_EOR
+MSG_DONTWAIT = _socket.MSG_DONTWAIT
+MSG_PEEK = _socket.MSG_PEEK
+
+# sinfo_flags / snd_flags (RFC 6458 §5.3.4)
+SCTP_UNORDERED = 1 << 0
+SCTP_ADDR_OVER = 1 << 1
+SCTP_ABORT = 1 << 2
+SCTP_SACK_IMMEDIATELY = 1 << 3
+SCTP_SENDALL = 1 << 6
+SCTP_EOF = _socket.MSG_FIN if hasattr(_socket, "MSG_FIN") else 0x200
+
+# Socket options (level IPPROTO_SCTP), Linux numbering.
+SCTP_RTOINFO = 0
+SCTP_ASSOCINFO = 1
+SCTP_INITMSG = 2
+SCTP_NODELAY = 3
+SCTP_AUTOCLOSE = 4
+SCTP_PRIMARY_ADDR = 6
+SCTP_ADAPTATION_LAYER = 7
+SCTP_DISABLE_FRAGMENTS = 8
+SCTP_PEER_ADDR_PARAMS = 9
+SCTP_DEFAULT_SEND_PARAM = 10
+SCTP_EVENTS = 11
+SCTP_I_WANT_MAPPED_V4_ADDR = 12
+SCTP_MAXSEG = 13
+SCTP_STATUS = 14
+SCTP_GET_PEER_ADDR_INFO = 15
+SCTP_GET_ASSOC_NUMBER = 28
+SCTP_GET_ASSOC_ID_LIST = 29
+SCTP_DEFAULT_SNDINFO = 34
+SCTP_REMOTE_UDP_ENCAPS_PORT = 36
+SCTP_EVENT = 127
+# sctpx's own: the staggered-INIT delay in seconds (see docs/core.md).
+SCTPX_INIT_STAGGER = 0x5C01
+
+# SCTP_EVENT types (RFC 6458 §6.1)
+SCTP_ASSOC_CHANGE = 0x8001
+SCTP_PEER_ADDR_CHANGE = 0x8002
+SCTP_SEND_FAILED = 0x8003
+SCTP_REMOTE_ERROR = 0x8004
+SCTP_SHUTDOWN_EVENT = 0x8005
+SCTP_PARTIAL_DELIVERY_EVENT = 0x8006
+SCTP_ADAPTATION_INDICATION = 0x8007
+SCTP_SENDER_DRY_EVENT = 0x8009
+SCTP_SEND_FAILED_EVENT = 0x800E
+
+# SCTP_STATUS sstat_state values (RFC 6458 §8.2.1)
+SCTP_CLOSED = 0
+SCTP_COOKIE_WAIT = 1
+SCTP_COOKIE_ECHOED = 2
+SCTP_ESTABLISHED = 3
+SCTP_SHUTDOWN_PENDING = 4
+SCTP_SHUTDOWN_SENT = 5
+SCTP_SHUTDOWN_RECEIVED = 6
+SCTP_SHUTDOWN_ACK_SENT = 7
+
+# spinfo_state values (RFC 6458 §8.2.2; PF: RFC 7829)
+SCTP_UNCONFIRMED = 3
+SCTP_ACTIVE = 2
+SCTP_INACTIVE = 0
+SCTP_PF = 1

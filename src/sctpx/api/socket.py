@@ -1,0 +1,574 @@
+"""``sctpx.socket``: the SCTP socket of RFC 6458 in Python form.
+
+Every call runs the protocol on the stack's loop thread (``Stack.call``) and
+waits here, on a condition, for what it needs (a COMM_UP, a message); no lock
+is held while user code runs. Each socket has a real descriptor (the user end
+of a socketpair) that is readable when a message, notification or connection
+is waiting, so ``select``, ``selectors`` and ``loop.add_reader`` work on it.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import socket as _socket
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..core import (
+    AssocChange,
+    AssocChangeState,
+    Config,
+    Endpoint,
+    Event,
+    PeerAddrChange,
+    RemoteError,
+    SenderDry,
+    SendFailed,
+    ShutdownEvent,
+    State,
+)
+from ..core.errors import UsageError
+from ..core.events import DataReceived
+from . import constants as C
+from .hub import Hub
+from .options import Subscriptions
+
+if TYPE_CHECKING:
+    from ..net import Stack
+
+_REGISTRY: dict[int, socket] = {}  # by fileno(), so sctp_connectx(fd, ...) finds the socket
+_REG_LOCK = threading.Lock()
+
+_EVENT_TYPES: dict[type, int] = {
+    AssocChange: C.SCTP_ASSOC_CHANGE,
+    PeerAddrChange: C.SCTP_PEER_ADDR_CHANGE,
+    RemoteError: C.SCTP_REMOTE_ERROR,
+    SendFailed: C.SCTP_SEND_FAILED_EVENT,
+    ShutdownEvent: C.SCTP_SHUTDOWN_EVENT,
+    SenderDry: C.SCTP_SENDER_DRY_EVENT,
+}
+
+
+def lookup(fd: int) -> socket | None:
+    with _REG_LOCK:
+        return _REGISTRY.get(fd)
+
+
+def _err(code: int, message: str) -> OSError:
+    return OSError(code, f"{os.strerror(code)}: {message}")
+
+
+class InProgress(BlockingIOError):
+    """A non-blocking connectx has started (EINPROGRESS); ``assoc_id`` is the new association's."""
+
+    def __init__(self, assoc_id: int) -> None:
+        super().__init__(errno.EINPROGRESS, "Operation now in progress")
+        self.assoc_id = assoc_id
+
+
+class socket:
+    """An SCTP socket: SOCK_STREAM (one-to-one) or SOCK_SEQPACKET (one-to-many)."""
+
+    def __init__(
+        self,
+        family: int = C.AF_INET,
+        type: int = C.SOCK_STREAM,
+        proto: int = C.IPPROTO_SCTP,
+        *,
+        stack: Stack | None = None,
+    ) -> None:
+        if family not in (C.AF_INET, C.AF_INET6):
+            raise _err(errno.EAFNOSUPPORT, f"family {family}")
+        if type not in (C.SOCK_STREAM, C.SOCK_SEQPACKET):
+            raise _err(errno.ESOCKTNOSUPPORT, f"type {type}")
+        if proto not in (0, C.IPPROTO_SCTP):
+            raise _err(errno.EPROTONOSUPPORT, f"protocol {proto}")
+        self.family = family
+        self.type = type
+        self.proto = C.IPPROTO_SCTP
+        self._stack_arg = stack
+        self._cond = threading.Condition()
+        self._user, self._signal = _socket.socketpair()
+        self._user.setblocking(False)
+        self._signal.setblocking(False)
+        self._signalled = False
+        self._fd = self._user.fileno()
+        self._closed = False
+        self._timeout: float | None = None
+        self._port = 0
+        self._addrs: list[str] = []
+        self._hub: Hub | None = None
+        self._assoc_id = 0  # one-to-one: its association
+        self._listening = False
+        self._queue: deque[Event] = deque()  # messages and subscribed notifications
+        self._status: dict[int, AssocChange] = {}  # the last ASSOC_CHANGE of each association
+        self._subs = Subscriptions()
+        self._cfg = Config()
+        self._partial: tuple[DataReceived, int] | None = None  # a message read in part
+        self._linger_abort = False  # SO_LINGER on with 0 s: close() aborts
+        with _REG_LOCK:
+            _REGISTRY[self._fd] = self
+
+    # ----- plumbing -----
+
+    @property
+    def _stack(self) -> Stack:
+        if self._stack_arg is None:
+            from ..net import default_stack
+
+            self._stack_arg = default_stack()
+        return self._stack_arg
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise _err(errno.EBADF, "the socket is closed")
+
+    def fileno(self) -> int:
+        """A descriptor readable when recv/accept would not block (-1 once closed)."""
+        return -1 if self._closed else self._fd
+
+    def _wake(self) -> None:
+        """Under self._cond: keep the descriptor readable while something is waiting."""
+        want = bool(self._queue) or bool(self._hub and self._listening and self._hub.backlog)
+        if want and not self._signalled:
+            try:
+                self._signal.send(b"!")
+                self._signalled = True
+            except OSError:
+                pass
+        elif not want and self._signalled:
+            try:
+                while self._user.recv(4096):
+                    pass
+            except OSError:
+                pass
+            self._signalled = False
+        self._cond.notify_all()
+
+    def _deliver(self, ev: Event) -> None:
+        """Loop thread: an event of one of this socket's associations."""
+        with self._cond:
+            if isinstance(ev, AssocChange):
+                self._status[ev.assoc_id] = ev
+            if isinstance(ev, DataReceived) or _EVENT_TYPES.get(type(ev)) in self._subs.on:
+                self._queue.append(ev)
+            self._wake()
+
+    def _accept_ready(self) -> None:
+        with self._cond:
+            self._wake()
+
+    @property
+    def _accepting(self) -> bool:
+        return self._listening and self.type == C.SOCK_STREAM
+
+    def _wait(self, ready: Any, what: str) -> None:
+        """Block (honouring the timeout) until ``ready()`` holds; call with self._cond held."""
+        if ready():
+            return
+        if self._timeout == 0:
+            raise BlockingIOError(errno.EAGAIN, f"{what} would block")
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        while not ready():
+            if self._closed:
+                raise _err(errno.EBADF, "the socket was closed")
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(errno.ETIMEDOUT, f"{what} timed out")
+            self._cond.wait(left)
+
+    # ----- addresses -----
+
+    def _ip(self, ip: str, *, local: bool) -> str:
+        """Check one address for this socket's family (API-06, API-08, API-10)."""
+        try:
+            a = ipaddress.ip_address(ip)
+        except ValueError:
+            raise _err(errno.EINVAL, f"not an IP address: {ip!r}") from None
+        if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+            a = a.ipv4_mapped  # API-08
+        if a.version == 6 and self.family == C.AF_INET:
+            raise _err(errno.EINVAL, f"{ip}: an IPv6 address on an AF_INET socket")
+        if a.is_multicast or a.is_unspecified or str(a) == "255.255.255.255":
+            if local and a.is_unspecified:
+                raise _err(errno.EADDRNOTAVAIL, "bind explicit addresses; wildcard binding "
+                           "is not supported yet")  # fmt: skip
+            raise _err(errno.EINVAL, f"{ip}: not a unicast address")
+        return str(a)
+
+    def _addr(self, addr: Any, *, local: bool) -> tuple[str, int]:
+        if not isinstance(addr, tuple) or len(addr) < 2:
+            raise _err(errno.EINVAL, f"an address is an (ip, port) tuple, not {addr!r}")
+        ip, port = addr[0], addr[1]
+        if not isinstance(ip, str) or not isinstance(port, int) or not 0 <= port < 65536:
+            raise _err(errno.EINVAL, f"bad address {addr!r}")
+        return self._ip(ip, local=local), port
+
+    def bind(self, address: tuple[Any, ...]) -> None:
+        """Bind one local address and the port (0: any free port, chosen when used)."""
+        self._check_open()
+        if self._addrs or self._hub is not None:
+            raise _err(errno.EINVAL, "the socket is already bound")
+        ip, port = self._addr(address, local=True)
+        self._addrs, self._port = [ip], port
+
+    def bindx(self, addrs: list[tuple[Any, ...]], flags: int = C.SCTP_BINDX_ADD_ADDR) -> None:
+        """RFC 6458 §9.1: add or remove local addresses (before the endpoint is in use)."""
+        self._check_open()
+        if flags not in (C.SCTP_BINDX_ADD_ADDR, C.SCTP_BINDX_REM_ADDR) or not addrs:
+            raise _err(errno.EINVAL, "flags must be SCTP_BINDX_ADD_ADDR or _REM_ADDR")
+        parsed = [self._addr(a, local=True) for a in addrs]
+        ports = {p for _ip, p in parsed} - {0}
+        if len(ports) > 1 or (ports and self._port and ports != {self._port}):
+            raise _err(errno.EINVAL, "all addresses of an endpoint share one port")
+        if self._hub is not None:
+            raise _err(errno.EOPNOTSUPP, "changing addresses of a live endpoint needs ASCONF")
+        ips = [ip for ip, _p in parsed]
+        if flags == C.SCTP_BINDX_ADD_ADDR:
+            self._addrs += [ip for ip in ips if ip not in self._addrs]
+            self._port = self._port or (ports.pop() if ports else 0)
+        else:
+            left = [a for a in self._addrs if a not in ips]
+            if not left:
+                raise _err(errno.EINVAL, "cannot remove the last address")
+            self._addrs = left
+
+    def _endpoint(self, peer_ips: list[str] | None = None) -> Endpoint:
+        """The core endpoint, opened on first use (implicitly bound for a client, STY-05)."""
+        if self._hub is not None and self._hub.ep is not None:
+            return self._hub.ep
+        stack = self._stack
+        if not self._addrs:
+            srcs = [stack.route_source(ip) for ip in (peer_ips or ["127.0.0.1"])]
+            self._addrs = list(dict.fromkeys(srcs))
+        hub = Hub(stack, self)
+        hub.ep = stack.open_endpoint(self._port, list(self._addrs), self._cfg, hub.on_events)
+        self._port = hub.ep.port
+        self._hub = hub
+        return hub.ep
+
+    def getsockname(self) -> tuple[str, int]:
+        self._check_open()
+        return (self._addrs[0] if self._addrs else "0.0.0.0", self._port)
+
+    def getladdrs(self, assoc_id: int = 0) -> list[tuple[str, int]]:
+        """RFC 6458 §9.5: our addresses (those of the endpoint)."""
+        self._check_open()
+        return [(a, self._port) for a in self._addrs]
+
+    def getpaddrs(self, assoc_id: int = 0) -> list[tuple[str, int]]:
+        """RFC 6458 §9.3: the peer's addresses in the association (API-03, NTF-08)."""
+        a = self._assoc(assoc_id)
+        return self._stack.call(lambda now: [(ip, a.peer_port) for ip in a.paths])
+
+    def getpeername(self) -> tuple[str, int]:
+        """The primary peer address (NTF-09)."""
+        a = self._assoc(0)
+        prim = self._stack.call(lambda now: a.pm.primary)
+        if prim is None:
+            raise _err(errno.ENOTCONN, "no primary path")
+        return (prim, a.peer_port)
+
+    def _assoc(self, assoc_id: int) -> Any:
+        self._check_open()
+        aid = assoc_id or self._assoc_id
+        if self._hub is None or self._hub.ep is None or not aid:
+            raise _err(errno.ENOTCONN if self.type == C.SOCK_STREAM else errno.EINVAL,
+                       "no such association")  # fmt: skip
+        ep = self._hub.ep
+        a = self._stack.call(lambda now: ep.associations.get(aid))
+        if a is None:
+            raise _err(errno.EINVAL if assoc_id else errno.ENOTCONN, f"no association {aid}")
+        return a
+
+    # ----- set-up -----
+
+    def listen(self, backlog: int = 128) -> None:
+        self._check_open()
+        if self.type == C.SOCK_STREAM and self._assoc_id:
+            raise _err(errno.EISCONN, "the socket is connected")
+        ep = self._endpoint()
+        self._listening = True
+        self._stack.call(lambda now: ep.listen())
+
+    def connectx(self, addrs: list[tuple[Any, ...]], **options: Any) -> int:
+        """RFC 6458 §9.9: one association through all of ``addrs``; returns its id.
+
+        Blocking: returns once the association is up, or raises ECONNREFUSED /
+        ETIMEDOUT / ENETUNREACH. Non-blocking: raises :class:`InProgress`
+        (BlockingIOError EINPROGRESS) carrying ``assoc_id``. Argument errors send
+        nothing and create nothing.
+        """
+        self._check_open()
+        if not addrs:
+            raise _err(errno.EINVAL, "no addresses given")  # ERR-01
+        peers = [self._addr(a, local=False) for a in addrs]
+        if len({p for _ip, p in peers}) != 1 or peers[0][1] == 0:
+            raise _err(errno.EINVAL, "all addresses need one same, non-zero port")  # API-07
+        if self.type == C.SOCK_STREAM:  # ERR-09
+            if self._listening:
+                raise _err(errno.EISCONN, "the socket is listening")
+            st = self._status.get(self._assoc_id)
+            if self._assoc_id and st is None:
+                raise _err(errno.EALREADY, "a connect is in progress")
+            if self._assoc_id and st is not None and st.state is AssocChangeState.COMM_UP:
+                raise _err(errno.EISCONN, "the socket is connected")
+        ep = self._endpoint([ip for ip, _p in peers])
+        opts = {**self._conn_options(), **options}
+        try:
+            aid = self._stack.call(lambda now: ep.connectx(peers, now, **opts))
+        except UsageError as e:
+            raise _err(e.errno or errno.EINVAL, str(e.strerror)) from None
+        assert self._hub is not None
+        with self._cond:
+            self._hub.owner[aid] = self
+            if self.type == C.SOCK_STREAM:
+                self._assoc_id = aid
+            if self._timeout == 0:
+                raise InProgress(aid)
+            self._wait(lambda: aid in self._status, "connect")
+            st = self._status[aid]
+        if st.state is not AssocChangeState.COMM_UP:
+            if self.type == C.SOCK_STREAM:
+                self._assoc_id = 0
+            raise _err(st.error or errno.ECONNREFUSED, f"association {aid} could not start")
+        return aid
+
+    def _conn_options(self) -> dict[str, Any]:
+        return {}
+
+    def connect(self, address: tuple[Any, ...]) -> None:
+        self.connectx([address])
+
+    def connect_ex(self, address: tuple[Any, ...]) -> int:
+        try:
+            self.connect(address)
+        except OSError as e:
+            return e.errno or errno.EIO
+        return 0
+
+    def accept(self) -> tuple[socket, tuple[str, int]]:
+        """One-to-one: the next association, as a new connected socket."""
+        self._check_open()
+        if not self._accepting or self._hub is None:
+            raise _err(errno.EINVAL, "the socket is not a listening SOCK_STREAM socket")
+        hub = self._hub
+        with self._cond:
+            self._wait(lambda: bool(hub.backlog), "accept")
+            aid = hub.backlog.popleft()
+            self._wake()
+        child = socket(self.family, C.SOCK_STREAM, stack=self._stack)
+        child._attach(hub, aid, self._addrs, self._port)
+        return child, child.getpeername()
+
+    def _attach(self, hub: Hub, aid: int, addrs: list[str], port: int) -> None:
+        """Become the owner of association ``aid`` of ``hub`` (accept, peeloff)."""
+        self._hub, self._assoc_id, self._addrs, self._port = hub, aid, list(addrs), port
+        self._subs = Subscriptions(set(self._subs.on))
+        hub.sockets += 1
+
+        def take(now: float) -> None:
+            for ev in hub.take(aid, self):
+                self._deliver(ev)
+
+        self._stack.call(take)
+
+    # ----- data -----
+
+    def sctp_send(self, data: bytes, *, stream: int = 0, ppid: int = 0, flags: int = 0,
+                  ttl: int = 0, context: int = 0, assoc_id: int = 0) -> int:  # fmt: skip
+        """Send one message (ttl in ms, PR-SCTP when > 0); returns its length."""
+        self._check_open()
+        a = self._assoc(assoc_id)
+        ep = self._hub.ep if self._hub else None
+        assert ep is not None
+        unordered = bool(flags & C.SCTP_UNORDERED)
+        if flags & C.SCTP_ABORT:
+            self._stack.call(lambda now: ep.abort(a.id, now))
+            return 0
+        if flags & C.SCTP_EOF:
+            self._stack.call(lambda now: ep.shutdown(a.id, now))
+            return 0
+        t = ttl / 1000 if ttl else None
+        try:
+            self._stack.call(lambda now: ep.send(a.id, bytes(data), now, stream=stream,
+                                                 ppid=ppid, unordered=unordered,
+                                                 context=context, ttl=t))  # fmt: skip
+        except UsageError as e:
+            raise _err(e.errno or errno.EINVAL, str(e.strerror)) from None
+        self._throttle(a)
+        return len(data)
+
+    def _throttle(self, a: Any) -> None:
+        """Wait while more than SO_SNDBUF is queued (a blocking socket's flow control)."""
+        limit = self._cfg.a_rwnd * 4
+        while True:
+            queued = self._stack.call(
+                lambda now: a.data.sender.queued_bytes if a.data is not None else 0
+            )
+            if queued <= limit or self._timeout == 0 or a.state is State.CLOSED:
+                return
+            time.sleep(0.002)
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        if self.type != C.SOCK_STREAM:
+            raise _err(errno.EDESTADDRREQ, "use sctp_sendmsg with an association id")
+        return self.sctp_send(data)
+
+    def sendall(self, data: bytes, flags: int = 0) -> None:
+        self.send(data, flags)
+
+    def sctp_recv(self) -> Event:
+        """The next message (DataReceived) or subscribed notification, whole."""
+        self._check_open()
+        with self._cond:
+            self._wait(lambda: bool(self._queue) or self._peer_gone(), "recv")
+            if not self._queue:
+                raise _err(errno.ENOTCONN, "the association has ended")
+            ev = self._queue.popleft()
+            self._wake()
+        if isinstance(ev, DataReceived) and self._hub is not None and self._hub.ep is not None:
+            ep, n, aid = self._hub.ep, len(ev.data), ev.assoc_id
+            self._stack.call_soon(lambda now: ep.consumed(aid, n))
+        return ev
+
+    def _peer_gone(self) -> bool:
+        st = self._status.get(self._assoc_id)
+        return (
+            self.type == C.SOCK_STREAM
+            and st is not None
+            and st.state is not (AssocChangeState.COMM_UP)
+        )
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """One-to-one: the next message's bytes (a message longer than bufsize comes in parts)."""
+        if self._partial is not None:
+            ev, off = self._partial
+        else:
+            while True:
+                try:
+                    got = self.sctp_recv()
+                except OSError as e:
+                    if e.errno == errno.ENOTCONN:
+                        return b""  # like TCP: the peer shut down
+                    raise
+                if isinstance(got, DataReceived):
+                    ev, off = got, 0
+                    break
+        chunk = ev.data[off : off + bufsize]
+        self._partial = (ev, off + len(chunk)) if off + len(chunk) < len(ev.data) else None
+        return chunk
+
+    # ----- options -----
+
+    def settimeout(self, timeout: float | None) -> None:
+        if timeout is not None and timeout < 0:
+            raise ValueError("timeout must be >= 0 or None")
+        self._timeout = timeout
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def setblocking(self, flag: bool) -> None:
+        self._timeout = None if flag else 0.0
+
+    def setsockopt(self, level: int, optname: int, value: Any) -> None:
+        """RFC 6458 §8 options with dataclass values (see docs/api.md)."""
+        from .sockopts import setsockopt
+
+        setsockopt(self, level, optname, value)
+
+    def getsockopt(self, level: int, optname: int, arg: Any = None) -> Any:
+        """RFC 6458 §8; ``arg`` is the association id (or address) C passes in the buffer."""
+        from .sockopts import getsockopt
+
+        return getsockopt(self, level, optname, arg)
+
+    def _so_error(self) -> int:
+        """SO_ERROR (NB-03): 0, or why this one-to-one socket's set-up failed; read once."""
+        st = self._status.get(self._assoc_id)
+        if st is None or st.state is AssocChangeState.COMM_UP:
+            return 0
+        err = st.error or errno.ECONNREFUSED
+        self._assoc_id = 0
+        self._status.pop(st.assoc_id, None)
+        return err
+
+    def _assoc_ids(self) -> list[int]:
+        if self._hub is None:
+            return []
+        hub = self._hub
+        return sorted(i for i, s in hub.owner.items() if s is self and i in self._live())
+
+    def _live(self) -> set[int]:
+        ep = self._hub.ep if self._hub is not None else None
+        if ep is None:
+            return set()
+        ids: set[int] = self._stack.call(lambda now: set(ep.associations))
+        return ids
+
+    def subscribe(self, *event_types: int) -> None:
+        """SCTP_EVENT on for these notification types (RFC 6458 §6.2.2)."""
+        self._subs.on.update(event_types)
+
+    # ----- ending -----
+
+    def shutdown(self, how: int = _socket.SHUT_RDWR) -> None:
+        """Graceful SHUTDOWN of the association(s) (RFC 9260 §9.2)."""
+        self._check_open()
+        if self._hub is None or self._hub.ep is None:
+            raise _err(errno.ENOTCONN, "not connected")
+        ep = self._hub.ep
+        ids = [self._assoc_id] if self.type == C.SOCK_STREAM else list(self._hub.owner)
+
+        def end(now: float) -> None:
+            for i in ids:
+                if i in ep.associations:
+                    ep.shutdown(i, now)
+
+        self._stack.call(end)
+
+    def close(self) -> None:
+        """Close: graceful SHUTDOWN of this socket's associations; the descriptor goes at once."""
+        if self._closed:
+            return
+        hub = self._hub
+        self._closed = True
+        with _REG_LOCK:
+            _REGISTRY.pop(self._fd, None)
+        if hub is not None and hub.ep is not None:
+            ep = hub.ep
+            mine = [i for i, s in list(hub.owner.items()) if s is self]
+
+            abort = self._linger_abort
+
+            def end(now: float) -> None:
+                for i in mine:
+                    if i in ep.associations:
+                        if abort:
+                            ep.abort(i, now)
+                        else:
+                            ep.shutdown(i, now)
+                    hub.owner.pop(i, None)
+                hub.sockets -= 1
+                hub.release_if_idle()
+
+            hub.stack.call_soon(end)
+        with self._cond:
+            self._cond.notify_all()
+        self._user.close()
+        self._signal.close()
+
+    def __enter__(self) -> socket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        kind = "one-to-one" if self.type == C.SOCK_STREAM else "one-to-many"
+        return f"<sctpx.socket fd={self.fileno()} {kind} {self._addrs}:{self._port}>"
