@@ -57,7 +57,7 @@ def _grow_buffer(sock: socket.socket, opt: int, force_opt: int, size: int) -> No
 class UdpSocket:
     """A UDP socket bound to ``(ip, port)``, non-blocking, with ICMP errors queued."""
 
-    __slots__ = ("family", "ip", "port", "sock", "users")
+    __slots__ = ("error_pending", "family", "ip", "port", "sock", "users")
 
     def __init__(self, ip: str, port: int, rcvbuf: int = RCVBUF, sndbuf: int = SNDBUF) -> None:
         """Open and bind; the bind's OSError (EADDRNOTAVAIL, EADDRINUSE, EACCES) propagates."""
@@ -83,6 +83,7 @@ class UdpSocket:
         self.sock = sock
         self.port: int = sock.getsockname()[1]
         self.users = 0  # endpoints using this address
+        self.error_pending = False  # a read or send reported an error: read the error queue
 
     def fileno(self) -> int:
         return self.sock.fileno()
