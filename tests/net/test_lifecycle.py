@@ -229,3 +229,19 @@ def test_default_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCTPX_UDP_PORT", "70000")
     with pytest.raises(ValueError):
         Stack()
+
+
+def test_call_soon_runs_on_the_loop_and_flushes(pair: Pair) -> None:
+    aid = pair.establish()
+    threads: list[int] = []
+
+    def send(now: float) -> None:
+        threads.append(threading.get_ident())
+        pair.cep.send(aid, b"soon", now)
+
+    pair.client.call_soon(send)
+    (ev,) = pair.sev.data(1)
+    assert ev.data == b"soon"
+    assert threads == [pair.client._runner._ident]
+    pair.client.call_soon(lambda now: 1 / 0)  # logged, not raised
+    assert pair.client.call(lambda now: 5) == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 import time
 from collections.abc import Callable
 
@@ -103,3 +104,47 @@ def test_icmpv6_port_unreachable(make_stack: Callable[..., Stack]) -> None:
     assert (ev.assoc_id, ev.error) == (aid, errno.ECONNREFUSED)
     assert time.monotonic() - t0 < 0.3
     assert stack.stats.unreachable == 1
+
+
+def test_silent_address_costs_one_t1(make_stack: Callable[..., Stack]) -> None:
+    """A listed address that drops INITs silently (no ICMP): the stack's timer fires T1."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        pair = Pair(make_stack)
+        silent.bind(("127.0.0.8", pair.server.udp_port))  # takes the INIT, says nothing
+        t0 = time.monotonic()
+        pair.connect(("127.0.0.8", "127.0.0.2"), rto_initial=0.2, rto_min=0.2)
+        pair.cev.assoc_change(AssocChangeState.COMM_UP, timeout=3)
+        elapsed = time.monotonic() - t0
+        assert 0.2 <= elapsed < 0.6, f"set-up took {elapsed:.3f} s, T1 is 0.2 s"
+        assert silent.recv(2000)[12] == 1  # it did get the INIT
+        assert pair.client.stats.unreachable == 0
+    finally:
+        silent.close()
+
+
+class NoRoute:
+    """A socket whose sendto fails with ENETUNREACH for one destination IP."""
+
+    def __init__(self, sock: socket.socket, ip: str) -> None:
+        self._sock, self._ip = sock, ip
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> int:
+        if addr[0] == self._ip:
+            raise OSError(errno.ENETUNREACH, "Network is unreachable")
+        return self._sock.sendto(data, addr)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+def test_local_no_route_counts_as_unreachable(pair: Pair) -> None:
+    """sendto's ENETUNREACH is given to the core like an ICMP net unreachable."""
+    us = pair.client._socks["127.0.0.1"]
+    us.sock = NoRoute(us.sock, "127.0.0.9")  # type: ignore[assignment]
+    t0 = time.monotonic()
+    aid = pair.connect(("127.0.0.9",))
+    ev = pair.cev.assoc_change(AssocChangeState.CANT_STR_ASSOC, timeout=2)
+    assert (ev.assoc_id, ev.error) == (aid, errno.ENETUNREACH)
+    assert time.monotonic() - t0 < 0.3
+    assert pair.client.stats.send_errors == 1 and pair.client.stats.unreachable == 1
