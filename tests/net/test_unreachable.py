@@ -68,13 +68,26 @@ def test_extended_error_edge_cases() -> None:
 
 def test_port_unreachable_moves_the_init_on_at_once(pair: Pair) -> None:
     """Nothing on 127.0.0.9's UDP port: ICMP port unreachable, the next address gets the INIT."""
+    signals: list[tuple[tuple[str, int], UnreachableKind, float]] = []
+    real = pair.cep.receive_unreachable
+
+    def spy(dst: tuple[str, int], kind: UnreachableKind, quoted: bytes, now: float) -> None:
+        signals.append((dst, kind, time.monotonic()))
+        real(dst, kind, quoted, now)
+
+    pair.cep.receive_unreachable = spy  # type: ignore[method-assign]
     t0 = time.monotonic()
     aid = pair.connect(("127.0.0.9", "127.0.0.2", "127.0.0.3"))
     up = pair.cev.assoc_change(AssocChangeState.COMM_UP, timeout=2)
     elapsed = time.monotonic() - t0
     assert up.assoc_id == aid
     assert elapsed < 0.3, f"set-up took {elapsed:.3f} s (a T1 expiry would be 1 s)"
-    assert pair.client.stats.unreachable >= 1
+    ((dst, kind, at),) = signals
+    assert (dst, kind) == (("127.0.0.9", pair.server.udp_port), UnreachableKind.PORT)
+    print(
+        f"\nICMP port unreachable after {(at - t0) * 1000:.1f} ms,"
+        f" COMM_UP after {elapsed * 1000:.1f} ms"
+    )
     paths = pair.client.call(lambda now: set(pair.cep.association(aid).paths))
     assert "127.0.0.9" not in paths  # the INIT ACK did not list it
 
