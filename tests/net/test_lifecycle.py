@@ -245,3 +245,15 @@ def test_call_soon_runs_on_the_loop_and_flushes(pair: Pair) -> None:
     assert threads == [pair.client._runner._ident]
     pair.client.call_soon(lambda now: 1 / 0)  # logged, not raised
     assert pair.client.call(lambda now: 5) == 5
+
+
+def test_send_error_is_counted_and_logged_once(
+    make_stack: Callable[..., Stack], caplog: pytest.LogCaptureFixture
+) -> None:
+    """UDP port 0 (what a peer stack with udp_port=0 reports before its first bind) fails."""
+    stack = make_stack()
+    ep = stack.open_endpoint(5000, ["127.0.0.2"], None, Events())
+    dg = (bytes(12), ("127.0.0.2", stack.udp_port), ("127.0.0.3", 0))
+    stack.call(lambda now: ep.ctx.out.extend([dg, dg]))
+    assert stack.stats.send_errors == 2 and stack.stats.sent == 0
+    assert len([r for r in caplog.records if "sendto" in r.getMessage()]) == 1

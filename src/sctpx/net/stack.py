@@ -121,6 +121,7 @@ class Stack:
         self._last_now = 0.0
         self._closed = False
         self.stats = StackStats()
+        self._warned: set[int] = set()  # errnos of sendto already logged
         self._pcap_file: BinaryIO | None = None
         self._pcap: PcapWriter | None = None
         if pcap is not None:
@@ -449,6 +450,9 @@ class Stack:
                 kind = _LOCAL_UNREACH.get(exc.errno or 0)
                 if kind is not None:  # no route: as good as an ICMP unreachable
                     self._unreach.append((target, kind, data))
+                elif exc.errno not in self._warned:  # e.g. EINVAL for UDP port 0: say it once
+                    self._warned.add(exc.errno or 0)
+                    log.warning("sctpx: sendto %s from %s failed: %s", target, us.ip, exc)
                 return
         self.stats.sent += 1
         if self._pcap is not None:
