@@ -179,7 +179,10 @@ class Stack:
         Opens a UDP socket on ``(ip, udp_port)`` for every address not yet served.
         Errors: EADDRINUSE (SCTP port taken here, or the UDP bind), EADDRNOTAVAIL,
         EACCES, EINVAL (bad addresses or config); nothing stays open after one.
-        ``on_events(ep)`` runs on the loop thread whenever ``ep`` may have events.
+        ``on_events(ep)`` runs on the loop thread whenever ``ep`` may have events:
+        after a datagram, timer or ICMP error it processed, and after every
+        top-level :meth:`call` / :meth:`call_soon` (which may have touched any
+        endpoint). Spurious calls are allowed; the callback drains ``ep.next_event()``.
         """
         return self._runner.run(
             lambda: self._invoke(lambda now: self._open(port, addresses, config, on_events, now))
