@@ -37,8 +37,12 @@ class Pair:
 
     def drain(self) -> None:
         for ep, out in ((self.client, self.cevents), (self.server, self.sevents)):
+            got = False
             while (e := ep.next_event()) is not None:
                 out.append(e)
+                got = True
+            if got:  # reading may have opened the window: let a window update go (§6.2)
+                self.net.poke(ep)
 
     def run_until(self, pred: Any, timeout: float) -> bool:
         def check() -> bool:

@@ -276,12 +276,6 @@ def test_sender_t3_collapses_cwnd_of_that_path_only() -> None:
     assert other.cwnd == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sender.py on_sack: _count_misses (on_loss) runs before cc.on_ack, so a SACK "
-    "that advances the cum ack and triggers Fast Retransmit halves cwnd before the "
-    "§7.2.1 growth is applied; §7.2.4 Note says the growth MUST be applied first",
-)
 def test_growth_from_a_sack_is_applied_before_the_fast_retransmit_halving() -> None:
     s = make_sender(20, cwnd=1 << 20)
     cc = s.path_tx(IP4).cc

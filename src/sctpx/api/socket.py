@@ -9,6 +9,7 @@ is waiting, so ``select``, ``selectors`` and ``loop.add_reader`` work on it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import os
@@ -29,7 +30,6 @@ from ..core import (
     SenderDry,
     SendFailed,
     ShutdownEvent,
-    State,
 )
 from ..core.errors import UsageError
 from ..core.events import DataReceived
@@ -110,6 +110,8 @@ class socket:
         self._cfg = Config()
         self._partial: tuple[DataReceived, int] | None = None  # a message read in part
         self._linger_abort = False  # SO_LINGER on with 0 s: close() aborts
+        self._writes_held = False
+        self._unchecked = 0  # bytes sent since the send queue was last measured
         with _REG_LOCK:
             _REGISTRY[self._fd] = self
 
@@ -149,11 +151,33 @@ class socket:
             self._signalled = False
         self._cond.notify_all()
 
+    def _hold_writes(self) -> None:
+        """Make the descriptor unwritable (a one-to-one connect in progress, NB-03)."""
+        self._user.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, 1)
+        try:
+            while True:
+                self._user.send(b"\0" * 4096)
+        except OSError:
+            pass
+        self._writes_held = True
+
+    def _release_writes(self) -> None:
+        """Writable again: the set-up ended (SO_ERROR tells how)."""
+        if self._writes_held:
+            self._writes_held = False
+            try:
+                while self._signal.recv(65536):
+                    pass
+            except OSError:
+                pass
+
     def _deliver(self, ev: Event) -> None:
         """Loop thread: an event of one of this socket's associations."""
         with self._cond:
             if isinstance(ev, AssocChange):
                 self._status[ev.assoc_id] = ev
+                if ev.assoc_id == self._assoc_id:
+                    self._release_writes()
             if isinstance(ev, DataReceived) or _EVENT_TYPES.get(type(ev)) in self._subs.on:
                 self._queue.append(ev)
             self._wake()
@@ -329,6 +353,8 @@ class socket:
             if self.type == C.SOCK_STREAM:
                 self._assoc_id = aid
             if self._timeout == 0:
+                if self.type == C.SOCK_STREAM and aid not in self._status:
+                    self._hold_writes()  # writable again when the set-up ends (NB-03)
                 raise InProgress(aid)
             self._wait(lambda: aid in self._status, "connect")
             st = self._status[aid]
@@ -381,38 +407,57 @@ class socket:
 
     def sctp_send(self, data: bytes, *, stream: int = 0, ppid: int = 0, flags: int = 0,
                   ttl: int = 0, context: int = 0, assoc_id: int = 0) -> int:  # fmt: skip
-        """Send one message (ttl in ms, PR-SCTP when > 0); returns its length."""
+        """Send one message (ttl in ms, PR-SCTP when > 0); returns its length.
+
+        The message is checked here (stream, size, state) and queued on the stack's
+        thread without waiting; a blocking socket then waits while more than its
+        send buffer is queued (flow control).
+        """
         self._check_open()
-        a = self._assoc(assoc_id)
+        aid = assoc_id or self._assoc_id
+        st = self._status.get(aid)
+        if st is None or st.state is not AssocChangeState.COMM_UP:
+            self._assoc(assoc_id)  # raises ENOTCONN / EINVAL as it should
+            raise _err(errno.EPIPE if st is not None else errno.ENOTCONN, "not established")
         ep = self._hub.ep if self._hub else None
-        assert ep is not None
-        unordered = bool(flags & C.SCTP_UNORDERED)
+        if ep is None:
+            raise _err(errno.ENOTCONN, "not connected")
         if flags & C.SCTP_ABORT:
-            self._stack.call(lambda now: ep.abort(a.id, now))
+            self._stack.call(lambda now: ep.abort(aid, now))
             return 0
         if flags & C.SCTP_EOF:
-            self._stack.call(lambda now: ep.shutdown(a.id, now))
+            self._stack.call(lambda now: ep.shutdown(aid, now))
             return 0
-        t = ttl / 1000 if ttl else None
-        try:
-            self._stack.call(lambda now: ep.send(a.id, bytes(data), now, stream=stream,
-                                                 ppid=ppid, unordered=unordered,
-                                                 context=context, ttl=t))  # fmt: skip
-        except UsageError as e:
-            raise _err(e.errno or errno.EINVAL, str(e.strerror)) from None
-        self._throttle(a)
-        return len(data)
+        if not 0 <= stream < st.outbound_streams:
+            raise _err(errno.EINVAL, f"stream {stream} not in 0..{st.outbound_streams - 1}")
+        if not data or not 0 <= ppid <= 0xFFFFFFFF:
+            raise _err(errno.EINVAL, "empty message or ppid beyond 32 bits")
+        msg, unordered, t = bytes(data), bool(flags & C.SCTP_UNORDERED), ttl / 1000 or None
 
-    def _throttle(self, a: Any) -> None:
-        """Wait while more than SO_SNDBUF is queued (a blocking socket's flow control)."""
+        def queue(now: float) -> None:
+            # Checked above; if the association ended meanwhile the message is handed
+            # back by a SendFailed notification or simply never sent (like TCP's EPIPE).
+            with contextlib.suppress(UsageError):
+                ep.send(aid, msg, now, stream=stream, ppid=ppid, unordered=unordered,
+                        context=context, ttl=t)  # fmt: skip
+
+        self._stack.call_soon(queue)
+        self._unchecked += len(msg)
+        if self._unchecked > self._cfg.a_rwnd:
+            self._unchecked = 0
+            self._throttle(ep, aid)
+        return len(msg)
+
+    def _throttle(self, ep: Endpoint, aid: int) -> None:
+        """Wait while more than the send buffer is queued (a blocking socket's flow control)."""
         limit = self._cfg.a_rwnd * 4
-        while True:
-            queued = self._stack.call(
-                lambda now: a.data.sender.queued_bytes if a.data is not None else 0
-            )
-            if queued <= limit or self._timeout == 0 or a.state is State.CLOSED:
-                return
-            time.sleep(0.002)
+
+        def queued(now: float) -> int:
+            a = ep.associations.get(aid)
+            return a.data.sender.queued_bytes if a is not None and a.data is not None else 0
+
+        while self._timeout != 0 and self._stack.call(queued) > limit:
+            time.sleep(0.001)
 
     def send(self, data: bytes, flags: int = 0) -> int:
         if self.type != C.SOCK_STREAM:

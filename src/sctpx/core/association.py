@@ -12,7 +12,6 @@ T5-shutdown-guard, plus those of the path manager.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -23,7 +22,7 @@ from .context import EndpointContext
 from .cookie import CookieState
 from .datapath import DataPath
 from .errors import UsageError, einval
-from .events import AssocChange, AssocChangeState, PeerAddrState, RemoteError
+from .events import AssocChange, AssocChangeState, PeerAddrState, RemoteError, SendFailed
 from .handshake import (
     InitParams,
     Offer,
@@ -532,9 +531,13 @@ class Association(Teardown):
         )  # fmt: skip
         early, self._early = self._early, []
         for args in early:
-            # A stream beyond what the peer allows is dropped (send() checked our own limit).
-            with contextlib.suppress(UsageError):
+            try:
                 self.data.send(*args, now=self.now)
+            except UsageError as e:  # a stream beyond what the peer allows: handed back
+                data, stream, ppid, _u, context, _t, _r = args
+                self.ctx.events.append(
+                    SendFailed(self.id, data, stream, ppid, context, e.errno or errno.EINVAL, False)
+                )
 
     def send(
         self, data: bytes, stream: int, ppid: int, unordered: bool, context: int,

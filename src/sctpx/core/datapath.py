@@ -102,13 +102,15 @@ class DataPath:
         res = self.sender.on_sack(sack, now)
         if res is None:
             return  # stale, or acknowledges what was never sent: ignored
-        for ip in res.acked_paths:
+        for ip, sent_at in res.acked_paths.items():
             p = self.pm.paths.get(ip)
             if p is None:
                 continue
-            p.error_count = 0  # §8.2: an acknowledgement clears the path's counter
             if ip in res.rtt:
                 p.rto.sample(res.rtt[ip])  # §6.3.1 C5: first transmissions only
+            if sent_at < p.failed_at:
+                continue  # sent before the path failed: says nothing of it now (RFC 7829)
+            p.error_count = 0  # §8.2: an acknowledgement clears the path's counter
             if p.reach is not Reachability.ACTIVE:
                 p.reach = Reachability.ACTIVE
                 self.pm.event_addr(ip, PeerAddrState.AVAILABLE)
@@ -143,8 +145,14 @@ class DataPath:
         """§6.3.3: back off, slow start, mark for retransmission, move to another path."""
         if not self.sender.outstanding_on(ip) and not self.sender.forward_tsn_pending():
             return
-        self.sender.on_t3(ip)
         p = self.pm.paths.get(ip)
+        if self.sender.advertised_rwnd == 0 and p is not None:
+            # §6.1 A: an unanswered zero-window probe is not a path failure, and it
+            # does not collapse cwnd; the probe just goes again, later (backed off).
+            self.sender.mark_path(ip)
+            p.rto.back_off()
+            return
+        self.sender.on_t3(ip)
         if p is not None:
             self.pm.path_timeout(p, now, count_assoc=True)  # E2, §8.1, §8.2
             if p.reach is Reachability.PF and not self.timers.running(("hb", ip)):
@@ -173,6 +181,12 @@ class DataPath:
         for chunk, ip in self._replies:
             control.setdefault(self._dst_for(ip).ip, []).append(chunk)
         self._replies.clear()
+        if (
+            not self.receiver.sack_now
+            and self.receiver.sack_deadline is not None
+            and (s.pending or s.rtx_heap)
+        ):
+            self.receiver.sack_now = True  # §6.1: a pending SACK rides on outgoing DATA
         if self.receiver.sack_now:
             self.timers.stop(("sack",))
             dst = self._dst_for(self.last_data_from)
@@ -218,6 +232,8 @@ class DataPath:
         """Up to Max.Burst packets to ``p``, the first one led by ``first`` (control chunks)."""
         s = self.sender
         limit = s.max_packet(p.ip) - 12
+        if not retransmit:
+            s.idle_decay(p.ip, now, p.rto.rto)
         for _ in range(self.cfg.max_burst):
             room = limit - sum(_size(c) for c in first)
             if retransmit:
@@ -232,6 +248,8 @@ class DataPath:
                 break
             self.pm.emit(first + chunks, p)
             first = []
+            if chunks:
+                p.data_sent_at = now
             if chunks and not self.timers.running(("t3", p.ip)):
                 self.timers.start(("t3", p.ip), now + p.rto.rto)  # §6.3.2 R1
             if not chunks:

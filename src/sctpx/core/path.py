@@ -21,7 +21,9 @@ class Path:
 
     __slots__ = (
         "confirmed",
+        "data_sent_at",
         "error_count",
+        "failed_at",
         "hb_nonce",
         "hb_outstanding",
         "init_failed",
@@ -45,6 +47,8 @@ class Path:
         self.hb_nonce = 0  # nonce of the HEARTBEAT in flight, 0 if none
         self.hb_outstanding = False
         self.init_failed = False  # an unreachable signal refused set-up through it
+        self.failed_at = -1.0  # time of the latest timeout (T3 or HEARTBEAT) on this path
+        self.data_sent_at = -1.0  # time DATA last went to this path (idle test, §8.3)
 
     @property
     def usable(self) -> bool:

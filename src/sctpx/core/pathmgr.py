@@ -120,6 +120,11 @@ class PathManager:
         p = self.paths.get(ip)
         if p is None:
             return
+        busy = p.data_sent_at >= 0 and now - p.data_sent_at < self.cfg.hb_interval
+        if busy and p.reach is Reachability.ACTIVE and p.confirmed and not p.hb_outstanding:
+            # §8.3: only idle paths are heartbeated; DATA and its SACKs watch this one.
+            self.timers.start(("hb", ip), p.data_sent_at + self._hb_delay(p))
+            return
         if p.hb_outstanding:  # the previous one is still unanswered: it counts first
             self.on_hb_timeout(ip, now)
         self.emit([self.heartbeat_chunk(p, now)], p)
@@ -195,6 +200,7 @@ class PathManager:
         An INACTIVE path is still probed, but its counter no longer grows (FM-03).
         """
         p.rto.back_off()
+        p.failed_at = now
         if p.reach is not Reachability.INACTIVE:
             p.error_count += 1
         if p.error_count > self.cfg.path_max_retrans:

@@ -71,6 +71,7 @@ class OutChunk:
     in_flight: bool = False  # counted in its path's flight size
     marked: bool = False  # waiting for retransmission
     missing: int = 0  # miss indications (§7.2.4)
+    seen: int = 0  # the last SACK round whose gap blocks covered it
     fast_rtx: bool = False  # already fast-retransmitted once
 
 
@@ -116,6 +117,9 @@ class Sender:
         self.abandoned_streams: dict[int, int] = {}  # stream -> highest abandoned SSN
         self.queued_bytes = 0
         self.total_flight = 0
+        self.advertised_rwnd = peer_rwnd  # the a_rwnd of the latest SACK
+        self._round = 0
+        self._highest_gap = -1  # the highest seq ever gap-acked (for reneging)
 
     # ----- sizes -----
 
@@ -202,8 +206,8 @@ class Sender:
             if self._expire(c, now):
                 heapq.heappop(self.rtx_heap)
                 continue
-            if c.size > room or (not ignore_cwnd and t.flight + c.size > t.cc.cwnd and t.flight):
-                break
+            if c.size > room or (not ignore_cwnd and t.flight >= t.cc.cwnd):
+                break  # §6.1 B: may overbook cwnd by less than one chunk
             heapq.heappop(self.rtx_heap)
             c.marked = False
             self._transmit(c, ip, now)
@@ -230,8 +234,8 @@ class Sender:
             # Rule A: the peer's window; rule B: one chunk may probe a zero window.
             if c.size > rwnd and self.outstanding:
                 break
-            if t.flight and t.flight + c.size > t.cc.cwnd:
-                break
+            if t.flight >= t.cc.cwnd:
+                break  # §6.1 B: below cwnd one more chunk may go (overbooking < 1 PMDCS)
             self.pending.popleft()
             c.seq = self.next_seq
             self.next_seq += 1
@@ -278,6 +282,7 @@ class Sender:
         if cum < self.cum_seq or cum >= self.next_seq:
             return None  # older than what we know, or acks what was never sent
         res = SackResult()
+        self._round += 1
         flight_before = {ip: t.flight for ip, t in self.tx.items()}
         htna = -1
         advanced = cum > self.cum_seq
@@ -291,29 +296,34 @@ class Sender:
                 htna = max(htna, seq)
         self.cum_seq = max(self.cum_seq, cum)
         self.adv_seq = max(self.adv_seq, self.cum_seq)
-        floor = cum
+        reported = cum  # the highest TSN this SACK reports received
         for start, end in sack.gap_blocks:
             # §3.3.4: blocks ascend and do not overlap; a peer that breaks this gets the
             # rest of its SACK ignored, so no SACK costs more than one pass over the window.
             lo, hi = cum + start, min(cum + end, self.next_seq - 1)
-            if start > end or lo <= floor:
+            if start > end or lo <= reported:
                 break
-            floor = hi
+            reported = hi
             for seq in range(lo, hi + 1):
                 g = self.outstanding.get(seq)
-                if g is not None and not g.acked:
+                if g is None:
+                    continue
+                g.seen = self._round
+                if not g.acked:
                     g.acked = True
                     self._newly_acked(g, res, now)
                     htna = max(htna, seq)
-        self._count_misses(htna, advanced, res)
-        if self.fast_recovery_exit is not None and self.cum_seq >= self.fast_recovery_exit:
-            self.fast_recovery_exit = None
         self.peer_rwnd = max(0, sack.a_rwnd - self.flight())  # §6.2.1
-        for ip, acked in res.bytes_acked.items():
+        self.advertised_rwnd = sack.a_rwnd
+        in_recovery = self.fast_recovery_exit is not None
+        for ip, acked in res.bytes_acked.items():  # §7.2.4 note: growth before any cut
             t = self.path_tx(ip)
-            t.cc.on_ack(acked, flight_before.get(ip, 0), self.fast_recovery_exit is not None)
+            t.cc.on_ack(acked, flight_before.get(ip, 0), in_recovery)
             if t.flight == 0:
                 t.cc.on_all_acked()
+        self._count_misses(htna, reported, advanced, res)
+        if self.fast_recovery_exit is not None and self.cum_seq >= self.fast_recovery_exit:
+            self.fast_recovery_exit = None
         res.cum_advanced = advanced
         self._advance_abandoned()
         if self.pr_sctp and self.adv_seq > self.cum_seq:
@@ -324,21 +334,36 @@ class Sender:
         self._leave_flight(c)
         c.marked = False
         res.bytes_acked[c.path] = res.bytes_acked.get(c.path, 0) + c.size
-        res.acked_paths.add(c.path)
+        res.acked_paths[c.path] = max(res.acked_paths.get(c.path, 0.0), c.sent_at)
         if c.tx_count == 1 and c.path not in res.rtt:  # Karn: only first transmissions
             res.rtt[c.path] = now - c.sent_at
         m = c.msg
         m.chunks_left -= 1
 
-    def _count_misses(self, htna: int, advanced: bool, res: SackResult) -> None:
-        """§7.2.4: miss indications below the Highest TSN Newly Acknowledged."""
-        if htna < 0:
-            return
+    def _count_misses(self, htna: int, reported: int, advanced: bool, res: SackResult) -> None:
+        """§7.2.4 miss indications (HTNA rule) and §6.2.1 D iii reneging.
+
+        Below the Highest TSN Newly Acknowledged, every missing chunk gets a miss;
+        in Fast Recovery, a SACK that advances the cum ack gives one to every chunk
+        it reports missing (below the highest TSN it reports). A chunk gap-acked
+        before but missing from this SACK's blocks was reneged: it is outstanding
+        again and gets a miss.
+        """
         in_recovery = self.fast_recovery_exit is not None
+        limit = reported if in_recovery and advanced else htna
+        self._highest_gap = max(self._highest_gap, reported)
+        stop = max(limit, self._highest_gap + 1)
         for seq, c in self.outstanding.items():
-            if seq >= htna and not (in_recovery and advanced):
+            if seq >= stop:
                 break
-            if c.acked or c.marked or c.fast_rtx:
+            if c.acked:
+                if c.seen != self._round and not c.msg.abandoned:
+                    self._renege(c)  # it is missing now (retransmitted at T3 at least)
+                    if seq >= reported:
+                        continue  # beyond what this SACK reports: no miss counted
+                else:
+                    continue
+            if seq >= limit or c.marked or c.fast_rtx:
                 continue
             c.missing += 1
             if c.missing >= 3:
@@ -351,6 +376,29 @@ class Sender:
             self.fast_recovery_exit = self.next_seq - 1
             res.enter_fast_recovery = True
 
+    def _renege(self, c: OutChunk) -> None:
+        """The peer dropped a chunk it had gap-acked: count it outstanding again."""
+        c.acked = False
+        c.msg.chunks_left += 1
+        if not c.marked and not c.in_flight:
+            c.in_flight = True
+            self.path_tx(c.path).flight += c.size
+            self.total_flight += c.size
+
+    def idle_decay(self, ip: str, now: float, rto: float) -> None:
+        """§7.2.1: a path that sent nothing for an RTO decays its cwnd, once per RTO.
+
+        Applied lazily, when data is next sent to the path: the same cwnd is used
+        as if it had decayed on time, without a timer per idle path.
+        """
+        t = self.path_tx(ip)
+        if t.flight or not t.last_sent or now - t.last_sent < rto:
+            return
+        n = min(int((now - t.last_sent) / rto), 8)
+        for _ in range(n):
+            t.cc.on_idle()
+        t.last_sent += n * rto
+
     def _mark(self, c: OutChunk) -> None:
         self._leave_flight(c)
         if not c.marked:
@@ -360,6 +408,10 @@ class Sender:
     def on_t3(self, ip: str) -> None:
         """§6.3.3 E1, E3: slow start on ``ip`` and mark everything outstanding there."""
         self.path_tx(ip).cc.on_timeout()
+        self.mark_path(ip)
+
+    def mark_path(self, ip: str) -> None:
+        """Mark every chunk outstanding on ``ip`` for retransmission."""
         if self.pr_sctp and self.adv_seq > self.cum_seq:
             self.forward_tsn_due = True
         for c in self.outstanding.values():
@@ -468,7 +520,7 @@ class SackResult:
     """What one SACK did, for the association to act on (timers, error counters, events)."""
 
     bytes_acked: dict[str, int]
-    acked_paths: set[str]
+    acked_paths: dict[str, float]  # path -> latest send time of a chunk acked there
     rtt: dict[str, float]
     fast_rtx_paths: set[str]
     cum_advanced: bool = False
@@ -476,7 +528,7 @@ class SackResult:
 
     def __init__(self) -> None:
         self.bytes_acked = {}
-        self.acked_paths = set()
+        self.acked_paths = {}
         self.rtt = {}
         self.fast_rtx_paths = set()
         self.cum_advanced = False

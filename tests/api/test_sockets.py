@@ -1,0 +1,239 @@
+"""sctpx.socket on real UDP sockets over loopback: set-up, data, notifications, options.
+
+Each test makes its own two Stacks (server and client, ephemeral UDP ports) and
+closes everything in fixtures. Addresses are loopback only: 127.0.0.0/8 is all
+routed to ``lo`` on Linux, so 127.0.0.2 and 127.0.0.3 need no configuration.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import selectors
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+import sctpx
+from sctpx.net import Stack
+
+S1, S2, DEAD = "127.0.0.2", "127.0.0.3", "127.0.0.9"
+PORT = 5000
+WAIT = 5.0
+
+
+@dataclass
+class Net:
+    server_stack: Stack
+    client_stack: Stack
+
+    def server(self, kind: int = sctpx.SOCK_STREAM, addrs: tuple[str, ...] = (S1, S2),
+               port: int = PORT) -> sctpx.socket:  # fmt: skip
+        s = sctpx.socket(sctpx.AF_INET, kind, stack=self.server_stack)
+        s.bind((addrs[0], port))
+        if addrs[1:]:
+            s.bindx([(a, port) for a in addrs[1:]])
+        s.listen()
+        s.settimeout(WAIT)
+        return s
+
+    def client(self, kind: int = sctpx.SOCK_STREAM) -> sctpx.socket:
+        c = sctpx.socket(sctpx.AF_INET, kind, stack=self.client_stack)
+        c.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_REMOTE_UDP_ENCAPS_PORT,
+                     sctpx.UdpEncaps(port=self.server_stack.udp_port or 29899))  # fmt: skip
+        c.settimeout(WAIT)
+        return c
+
+
+@pytest.fixture
+def net() -> Iterator[Net]:
+    a, b = Stack(udp_port=0), Stack(udp_port=0)
+    try:
+        yield Net(a, b)
+    finally:
+        b.close()
+        a.close()
+
+
+def test_connectx_refused_first_address_then_two_paths(net: Net) -> None:  # quick index 1
+    srv = net.server()
+    cli = net.client()
+    t0 = time.monotonic()
+    aid = cli.connectx([(DEAD, PORT), (S1, PORT), (S2, PORT)])
+    took = time.monotonic() - t0
+    assert aid not in (0, 1, 2)
+    assert took < 0.5, took  # refused at once (ICMP port unreachable), not after T1
+    assert sorted(cli.getpaddrs()) == [(S1, PORT), (S2, PORT)]
+    for ip in (S1, S2):  # listed: ACTIVE at once, never UNCONFIRMED (PV-01)
+        info = cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_PEER_ADDR_INFO, (ip, PORT))
+        assert info.state == sctpx.SCTP_ACTIVE
+    conn, _peer = srv.accept()
+    cli.sendall(b"ping")
+    conn.settimeout(WAIT)
+    assert conn.recv(100) == b"ping"
+    conn.send(b"pong")
+    assert cli.recv(100) == b"pong"
+    st = cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_STATUS)
+    assert st.state == sctpx.SCTP_ESTABLISHED and st.assoc_id == aid
+    cli.close()
+    assert conn.recv(100) == b""  # the peer's SHUTDOWN ends it like TCP's FIN
+    conn.close()
+    srv.close()
+
+
+def test_one_to_many_connectx_and_notifications(net: Net) -> None:  # API-01, NTF-01
+    srv = net.server(sctpx.SOCK_SEQPACKET)
+    srv.subscribe(sctpx.SCTP_ASSOC_CHANGE)
+    cli = net.client(sctpx.SOCK_SEQPACKET)
+    cli.subscribe(sctpx.SCTP_ASSOC_CHANGE)
+    aid = cli.connectx([(S1, PORT), (S2, PORT)])
+    assert cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_ASSOC_NUMBER) == 1
+    assert cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_ASSOC_ID_LIST) == [aid]
+    up = cli.sctp_recv()
+    assert isinstance(up, sctpx.AssocChange) and up.state is sctpx.AssocChangeState.COMM_UP
+    assert up.assoc_id == aid
+    cli.sctp_send(b"to the server", assoc_id=aid, stream=3, ppid=46)
+    srv_up = srv.sctp_recv()
+    assert isinstance(srv_up, sctpx.AssocChange)
+    msg = srv.sctp_recv()
+    assert isinstance(msg, sctpx.DataReceived)
+    assert (msg.data, msg.stream_id, msg.ppid) == (b"to the server", 3, 46)  # ppid host order
+    assert msg.assoc_id == srv_up.assoc_id
+    for s in (cli, srv):
+        s.close()
+
+
+def test_peer_announced_address_is_confirmed_with_a_notification(net: Net) -> None:  # PV-02
+    srv = net.server()
+    cli = net.client()
+    cli.subscribe(sctpx.SCTP_PEER_ADDR_CHANGE)
+    cli.connectx([(S1, PORT)])
+    info = cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_PEER_ADDR_INFO, (S2, PORT))
+    assert info.state in (sctpx.SCTP_UNCONFIRMED, sctpx.SCTP_ACTIVE)
+    ev = cli.sctp_recv()
+    assert isinstance(ev, sctpx.PeerAddrChange)
+    assert (ev.address, ev.state) == (S2, sctpx.PeerAddrState.CONFIRMED)
+    info = cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_PEER_ADDR_INFO, (S2, PORT))
+    assert info.state == sctpx.SCTP_ACTIVE
+    cli.close()
+    srv.close()
+
+
+def test_listed_address_the_server_lacks_is_silently_dropped(net: Net) -> None:  # IACK-04
+    srv = net.server(addrs=(S1,))
+    cli = net.client()
+    cli.connectx([(S1, PORT), ("127.0.0.4", PORT)])
+    assert cli.getpaddrs() == [(S1, PORT)]
+    cli.close()
+    srv.close()
+
+
+def test_all_refused_is_econnrefused_quickly(net: Net) -> None:  # ERR-11, ICMP-03
+    cli = net.client()
+    t0 = time.monotonic()
+    with pytest.raises(OSError) as ei:
+        cli.connectx([(DEAD, PORT), ("127.0.0.8", PORT)])
+    assert ei.value.errno == errno.ECONNREFUSED
+    assert time.monotonic() - t0 < 0.5
+    with pytest.raises(OSError) as ei:  # a one-to-one socket may try again
+        cli.connectx([("127.0.0.7", PORT)])
+    assert ei.value.errno == errno.ECONNREFUSED
+    cli.close()
+
+
+def test_state_errors_eisconn_and_ealready(net: Net) -> None:  # ERR-08, ERR-09
+    srv = net.server()
+    cli = net.client()
+    cli.connectx([(S1, PORT)])
+    with pytest.raises(OSError) as ei:
+        cli.connectx([(S2, PORT)])
+    assert ei.value.errno == errno.EISCONN
+    with pytest.raises(OSError) as ei:
+        srv.connectx([(S1, PORT)])
+    assert ei.value.errno == errno.EISCONN  # listening
+    many = net.client(sctpx.SOCK_SEQPACKET)
+    many.connectx([(S1, PORT)])
+    with pytest.raises(OSError) as ei:
+        many.connectx([("127.0.0.5", PORT), (S1, PORT)])
+    assert ei.value.errno == errno.EISCONN
+    for s in (cli, srv, many):
+        s.close()
+
+
+def test_non_blocking_connectx_with_selectors(net: Net) -> None:  # NB-02, NB-03
+    srv = net.server()
+    cli = net.client()
+    cli.setblocking(False)
+    with pytest.raises(BlockingIOError) as ei:
+        cli.connectx([(S1, PORT), (S2, PORT)])
+    assert ei.value.errno == errno.EINPROGRESS
+    aid = ei.value.assoc_id  # type: ignore[attr-defined]
+    assert aid not in (0, 1, 2)
+    with selectors.DefaultSelector() as sel:
+        sel.register(cli.fileno(), selectors.EVENT_WRITE)
+        assert sel.select(WAIT), "the descriptor must become writable when set-up ends"
+    assert cli.getsockopt(sctpx.SOL_SOCKET, __import__("socket").SO_ERROR) == 0
+    cli.setblocking(True)
+    cli.settimeout(WAIT)
+    cli.send(b"x")
+    conn, _ = srv.accept()
+    with selectors.DefaultSelector() as sel:  # readable when a message waits
+        sel.register(conn.fileno(), selectors.EVENT_READ)
+        assert sel.select(WAIT)
+    conn.settimeout(WAIT)
+    assert conn.recv(10) == b"x"
+    for s in (conn, cli, srv):
+        s.close()
+
+
+def test_non_blocking_failure_shows_in_so_error(net: Net) -> None:  # NB-03
+    cli = net.client()
+    cli.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        cli.connectx([(DEAD, PORT)])
+    with selectors.DefaultSelector() as sel:
+        sel.register(cli.fileno(), selectors.EVENT_WRITE)
+        assert sel.select(WAIT)
+    assert cli.getsockopt(sctpx.SOL_SOCKET, __import__("socket").SO_ERROR) == errno.ECONNREFUSED
+    cli.close()
+
+
+def test_bulk_transfer_with_checksum(net: Net) -> None:
+    srv = net.server()
+    cli = net.client()
+    cli.connectx([(S1, PORT), (S2, PORT)])
+    conn, _ = srv.accept()
+    conn.settimeout(WAIT)
+    total = 20 * 1024 * 1024
+    block = os.urandom(64 * 1024)
+    sent = hashlib.sha256()
+    import threading
+
+    def sender() -> None:
+        n = 0
+        while n < total:
+            off = n % 60000
+            piece = block[off : off + min(1200, total - n)]
+            cli.send(piece)
+            sent.update(piece)
+            n += len(piece)
+
+    t = threading.Thread(target=sender)
+    t0 = time.monotonic()
+    t.start()
+    got = hashlib.sha256()
+    n = 0
+    while n < total:
+        piece = conn.recv(65536)
+        assert piece
+        got.update(piece)
+        n += len(piece)
+    t.join(WAIT)
+    spent = time.monotonic() - t0
+    print(f"20 MB over real UDP sockets in {spent:.2f} s: {total * 8 / spent / 1e6:.0f} Mbit/s")
+    assert got.digest() == sent.digest()
+    for s in (cli, conn, srv):
+        s.close()
