@@ -17,6 +17,8 @@ from .api.functions import (
     sctp_connectx,
     sctp_getladdrs,
     sctp_getpaddrs,
+    sctp_peeloff,
+    sctp_recvmsg,
     sctp_sendmsg,
 )
 from .api.options import (
@@ -88,6 +90,8 @@ __all__ = [
     "sctp_connectx",
     "sctp_getladdrs",
     "sctp_getpaddrs",
+    "sctp_peeloff",
+    "sctp_recvmsg",
     "sctp_sendmsg",
     "socket",
     "unpack_sockaddrs",

@@ -12,50 +12,12 @@ import hashlib
 import os
 import selectors
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 import sctpx
-from sctpx.net import Stack
 
-S1, S2, DEAD = "127.0.0.2", "127.0.0.3", "127.0.0.9"
-PORT = 5000
-WAIT = 5.0
-
-
-@dataclass
-class Net:
-    server_stack: Stack
-    client_stack: Stack
-
-    def server(self, kind: int = sctpx.SOCK_STREAM, addrs: tuple[str, ...] = (S1, S2),
-               port: int = PORT) -> sctpx.socket:  # fmt: skip
-        s = sctpx.socket(sctpx.AF_INET, kind, stack=self.server_stack)
-        s.bind((addrs[0], port))
-        if addrs[1:]:
-            s.bindx([(a, port) for a in addrs[1:]])
-        s.listen()
-        s.settimeout(WAIT)
-        return s
-
-    def client(self, kind: int = sctpx.SOCK_STREAM) -> sctpx.socket:
-        c = sctpx.socket(sctpx.AF_INET, kind, stack=self.client_stack)
-        c.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_REMOTE_UDP_ENCAPS_PORT,
-                     sctpx.UdpEncaps(port=self.server_stack.udp_port or 29899))  # fmt: skip
-        c.settimeout(WAIT)
-        return c
-
-
-@pytest.fixture
-def net() -> Iterator[Net]:
-    a, b = Stack(udp_port=0), Stack(udp_port=0)
-    try:
-        yield Net(a, b)
-    finally:
-        b.close()
-        a.close()
+from .support import DEAD, PORT, S1, S2, WAIT, Net
 
 
 def test_connectx_refused_first_address_then_two_paths(net: Net) -> None:  # quick index 1
@@ -237,3 +199,49 @@ def test_bulk_transfer_with_checksum(net: Net) -> None:
     assert got.digest() == sent.digest()
     for s in (cli, conn, srv):
         s.close()
+
+
+def test_recvmsg_recvv_sendv_and_peeloff(net: Net) -> None:  # RFC 6458 §9.2, §9.8, §9.12
+    srv = net.server(sctpx.SOCK_SEQPACKET)
+    srv.subscribe(sctpx.SCTP_ASSOC_CHANGE)
+    cli = net.client()
+    cli.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_NODELAY, 1)  # no Nagle wait for "two"
+    cli.connectx([(S1, PORT)])
+    cli.sctp_sendv(b"one", sctpx.SndInfo(sid=2, ppid=7))
+    cli.sctp_sendv(b"two", sctpx.SndInfo(sid=1, ppid=8, flags=sctpx.SCTP_UNORDERED))
+    note, frm, info, flags = srv.sctp_recvmsg()
+    assert flags & sctpx.MSG_NOTIFICATION and frm is None
+    assert isinstance(note, sctpx.AssocChange)
+    time.sleep(0.2)  # both messages are in by now (loopback), so NxtInfo has one to show
+    data, info, nxt, flags = srv.sctp_recvv()
+    assert (data, info.sid, info.ppid, flags & sctpx.MSG_EOR) == (b"one", 2, 7, sctpx.MSG_EOR)
+    assert nxt is not None and (nxt.sid, nxt.ppid, nxt.length) == (1, 8, 3)
+    child = srv.peeloff(info.assoc_id)  # "two" waits on the association: it moves along
+    assert child.type == sctpx.SOCK_STREAM
+    child.settimeout(WAIT)
+    assert child.recv(100) == b"two"
+    child.send(b"three")
+    assert cli.recv(100) == b"three"
+    assert srv.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_ASSOC_NUMBER) == 0
+    for s in (child, cli, srv):
+        s.close()
+
+
+def test_options_round_trip(net: Net) -> None:  # OPT-01, OPT-03, PAR-01
+    s = net.client()
+    init = s.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_INITMSG)
+    assert (init.max_attempts, init.num_ostreams) == (8, 10)
+    rto = s.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_RTOINFO)
+    assert (rto.initial, rto.max, rto.min) == (1000, 60000, 1000)  # RFC 9260 §16
+    s.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_INITMSG, sctpx.InitMsg(num_ostreams=5))
+    s.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_RTOINFO, sctpx.RtoInfo(initial=500, min=200))
+    assert s.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_INITMSG).num_ostreams == 5
+    rto = s.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_RTOINFO)
+    assert (rto.initial, rto.min) == (500, 200)
+    with pytest.raises(OSError) as ei:
+        s.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_RTOINFO, sctpx.RtoInfo(initial=100, min=200))
+    assert ei.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as ei:
+        s.getsockopt(sctpx.IPPROTO_SCTP, 9999)
+    assert ei.value.errno == errno.ENOPROTOOPT
+    s.close()

@@ -91,3 +91,13 @@ def sctp_sendmsg(sd: Any, msg: bytes, ppid: int = 0, flags: int = 0, stream_no: 
     """RFC 6458 §9.7 (``to`` addressing comes with implicit set-up, not yet)."""
     return resolve(sd).sctp_send(msg, stream=stream_no, ppid=ppid, flags=flags,
                                  ttl=timetolive, context=context, assoc_id=assoc_id)  # fmt: skip
+
+
+def sctp_recvmsg(sd: Any, bufsize: int = 65536) -> tuple[Any, Any, Any, int]:
+    """RFC 6458 §9.8: ``(data, from, rcvinfo, msg_flags)``; see socket.sctp_recvmsg."""
+    return resolve(sd).sctp_recvmsg(bufsize)
+
+
+def sctp_peeloff(sd: Any, assoc_id: int) -> socket:
+    """RFC 6458 §9.2: returns the new socket (its descriptor is ``.fileno()``)."""
+    return resolve(sd).peeloff(assoc_id)

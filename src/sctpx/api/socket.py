@@ -35,7 +35,7 @@ from ..core.errors import UsageError
 from ..core.events import DataReceived
 from . import constants as C
 from .hub import Hub
-from .options import Subscriptions
+from .options import SCTP_PR_SCTP_TTL, NxtInfo, PrInfo, RcvInfo, SndInfo, Subscriptions
 
 if TYPE_CHECKING:
     from ..net import Stack
@@ -481,6 +481,80 @@ class socket:
             self._stack.call_soon(lambda now: ep.consumed(aid, n))
         return ev
 
+    def sctp_recvmsg(
+        self, bufsize: int = 65536
+    ) -> tuple[Any, tuple[str, int] | None, RcvInfo, int]:
+        """RFC 6458 §9.8 in Python form: ``(data, from, rcvinfo, msg_flags)``.
+
+        A notification comes back in place of the data (its object: AssocChange,
+        PeerAddrChange, ...) with MSG_NOTIFICATION in the flags and ``from`` None.
+        MSG_EOR is set when the whole message fits ``bufsize``; otherwise the rest
+        is lost, as with a truncated datagram (MSG_TRUNC-like, documented).
+        """
+        ev = self.sctp_recv()
+        if not isinstance(ev, DataReceived):
+            return ev, None, RcvInfo(assoc_id=ev.assoc_id), C.MSG_NOTIFICATION
+        data = ev.data[:bufsize]
+        flags = C.MSG_EOR if len(ev.data) <= bufsize else 0
+        info = RcvInfo(ev.stream_id, ev.ssn, C.SCTP_UNORDERED if ev.unordered else 0, ev.ppid,
+                       ev.tsn, 0, 0, ev.assoc_id)  # fmt: skip
+        return data, self._peer_of(ev.assoc_id), info, flags
+
+    def sctp_recvv(self, bufsize: int = 65536) -> tuple[Any, RcvInfo, NxtInfo | None, int]:
+        """RFC 6458 §9.13: like sctp_recvmsg, plus what the next waiting message is."""
+        data, _frm, info, flags = self.sctp_recvmsg(bufsize)
+        with self._cond:
+            nxt = next((e for e in self._queue if isinstance(e, DataReceived)), None)
+        nxt_info = None
+        if nxt is not None:
+            u = C.SCTP_UNORDERED if nxt.unordered else 0
+            nxt_info = NxtInfo(nxt.stream_id, u, nxt.ppid, len(nxt.data), nxt.assoc_id)
+        return data, info, nxt_info, flags
+
+    def sctp_sendv(self, data: bytes, sndinfo: SndInfo | None = None,
+                   prinfo: PrInfo | None = None) -> int:  # fmt: skip
+        """RFC 6458 §9.12 with SndInfo / PrInfo dataclasses (TTL policy: value in ms)."""
+        si = sndinfo or SndInfo()
+        ttl = prinfo.value if prinfo is not None and prinfo.policy == SCTP_PR_SCTP_TTL else 0
+        return self.sctp_send(data, stream=si.sid, ppid=si.ppid, flags=si.flags, ttl=ttl,
+                              context=si.context, assoc_id=si.assoc_id)  # fmt: skip
+
+    def _peer_of(self, aid: int) -> tuple[str, int] | None:
+        ep = self._hub.ep if self._hub is not None else None
+        if ep is None:
+            return None
+
+        def read(now: float) -> tuple[str, int] | None:
+            a = ep.associations.get(aid)
+            if a is None or a.pm.primary is None:
+                return None
+            return (a.pm.primary, a.peer_port)
+
+        peer: tuple[str, int] | None = self._stack.call(read)
+        return peer
+
+    def peeloff(self, assoc_id: int) -> socket:
+        """RFC 6458 §9.2: one association of a one-to-many socket moves to a new socket."""
+        self._check_open()
+        if self.type != C.SOCK_SEQPACKET or self._hub is None:
+            raise _err(errno.EINVAL, "peeloff needs a one-to-many socket")
+        hub = self._hub
+        if not self._owns(assoc_id) or assoc_id not in self._live():
+            raise _err(errno.EINVAL, f"no association {assoc_id} on this socket")
+        child = socket(self.family, C.SOCK_STREAM, stack=self._stack)
+        child._cfg = self._cfg
+        with self._cond:  # its waiting messages and status go along
+            mine = [e for e in self._queue if e.assoc_id == assoc_id]
+            self._queue = deque(e for e in self._queue if e.assoc_id != assoc_id)
+            if assoc_id in self._status:
+                child._status[assoc_id] = self._status.pop(assoc_id)
+            self._wake()
+        child._attach(hub, assoc_id, self._addrs, self._port)
+        with child._cond:
+            child._queue.extendleft(reversed(mine))
+            child._wake()
+        return child
+
     def _peer_gone(self) -> bool:
         st = self._status.get(self._assoc_id)
         return (
@@ -546,8 +620,15 @@ class socket:
     def _assoc_ids(self) -> list[int]:
         if self._hub is None:
             return []
+        return sorted(i for i in self._live() if self._owns(i))
+
+    def _owns(self, aid: int) -> bool:
+        """Its own associations; the main socket also has those nobody took (one-to-many)."""
         hub = self._hub
-        return sorted(i for i, s in hub.owner.items() if s is self and i in self._live())
+        if hub is None:
+            return False
+        owner = hub.owner.get(aid)
+        return owner is self or (owner is None and hub.main is self and aid not in hub.pending)
 
     def _live(self) -> set[int]:
         ep = self._hub.ep if self._hub is not None else None
