@@ -165,10 +165,11 @@ class SackChunk:
 
     def value(self) -> bytes:
         ng, nd = len(self.gap_blocks), len(self.dup_tsns)
+        fixed = SACK_HDR.pack(self.cum_tsn_ack, self.a_rwnd, ng, nd)
+        if not ng and not nd:
+            return fixed  # the common SACK: no gaps, no duplicates
         flat = [x for block in self.gap_blocks for x in block]
-        return SACK_HDR.pack(self.cum_tsn_ack, self.a_rwnd, ng, nd) + struct.pack(
-            f"!{2 * ng}H{nd}I", *flat, *self.dup_tsns
-        )
+        return fixed + struct.pack(f"!{2 * ng}H{nd}I", *flat, *self.dup_tsns)
 
     @classmethod
     def from_value(cls, flags: int, v: bytes) -> SackChunk:
@@ -176,6 +177,8 @@ class SackChunk:
         cum, rwnd, ng, nd = SACK_HDR.unpack_from(v)
         if len(v) != 12 + 4 * ng + 4 * nd:
             raise ParseError(f"SACK: {ng} gap blocks and {nd} dup TSNs vs {len(v) + 4} bytes")
+        if not ng and not nd:
+            return cls(cum, rwnd, (), (), flags)
         nums = struct.unpack_from(f"!{2 * ng}H{nd}I", v, 12)
         gaps = tuple(zip(nums[0 : 2 * ng : 2], nums[1 : 2 * ng : 2], strict=True))
         return cls(cum, rwnd, gaps, tuple(nums[2 * ng :]), flags)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import google_crc32c
+
+# The C functions themselves, for callers that already hold ``bytes`` (the packet codec):
+# they take read-only buffers and return an int.
+crc32c_bytes: Callable[[bytes], int] = google_crc32c.value
+crc32c_extend_bytes: Callable[[int, bytes], int] = google_crc32c.extend
 
 
 def crc32c(data: bytes | bytearray | memoryview) -> int:

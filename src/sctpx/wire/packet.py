@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .chunks import DATA_HDR, KNOWN_CHUNKS, Chunk, DataChunk, UnknownChunk
-from .crc import crc32c, crc32c_extend
+from .crc import crc32c_bytes, crc32c_extend_bytes
 from .errors import ChecksumError, ParseError
 from .tlv import padding
 
@@ -14,6 +14,7 @@ COMMON_HDR = struct.Struct("!HHI")  # source port, destination port, verificatio
 CHUNK_HDR = struct.Struct("!BBH")  # type, flags, length
 _LE32 = struct.Struct("<I")
 _ZERO4 = b"\x00\x00\x00\x00"
+_PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")  # by length & 3: padding(length)
 
 
 @dataclass(slots=True)
@@ -29,7 +30,7 @@ class Packet:
 def _checksum(data: bytes) -> int:
     # RFC 9260 §6.8 and Appendix A: CRC32c over the packet with the checksum field
     # zeroed; the reflected result is stored least significant byte first.
-    return crc32c_extend(crc32c(data[:8] + _ZERO4), data[12:])
+    return crc32c_extend_bytes(crc32c_bytes(data[:8] + _ZERO4), data[12:])
 
 
 def decode_packet(data: bytes | bytearray | memoryview, *, verify_checksum: bool = True) -> Packet:
@@ -104,17 +105,17 @@ def _encode_data(c: DataChunk) -> bytes:
         hdr = _DATA_FULL.pack(0, c.flags, n, c.tsn, c.stream_id, c.ssn, c.ppid)
     except struct.error as e:
         raise ValueError(f"cannot encode chunk type 0: {e}") from e
-    return hdr + c.user_data + padding(n)
+    return hdr + c.user_data + _PAD[n & 3]
 
 
 def encode_packet(packet: Packet) -> bytes:
     """Serialise ``packet`` and fill in its CRC32c; ValueError for fields that do not fit."""
     body = b"".join(
-        _encode_data(c) if type(c) is DataChunk else encode_chunk(c) for c in packet.chunks
+        [_encode_data(c) if type(c) is DataChunk else encode_chunk(c) for c in packet.chunks]
     )
     try:
         hdr = COMMON_HDR.pack(packet.src_port, packet.dst_port, packet.verification_tag)
     except struct.error as e:
         raise ValueError(f"cannot encode the common header: {e}") from e
-    crc = crc32c_extend(crc32c(hdr + _ZERO4), body)
-    return hdr + _LE32.pack(crc) + body
+    crc = crc32c_extend_bytes(crc32c_bytes(hdr + _ZERO4), body)  # §6.8, as in _checksum
+    return b"".join((hdr, _LE32.pack(crc), body))
