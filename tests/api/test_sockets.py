@@ -245,3 +245,45 @@ def test_options_round_trip(net: Net) -> None:  # OPT-01, OPT-03, PAR-01
         s.getsockopt(sctpx.IPPROTO_SCTP, 9999)
     assert ei.value.errno == errno.ENOPROTOOPT
     s.close()
+
+
+def test_default_sndinfo_and_maxseg(net: Net) -> None:  # RFC 6458 §8.1.31, §8.1.16
+    srv = net.server()
+    cli = net.client()
+    assert cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_MAXSEG) == 1444
+    cli.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_DEFAULT_SNDINFO, sctpx.SndInfo(sid=4, ppid=51))
+    with pytest.raises(OSError) as ei:
+        cli.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_DEFAULT_SNDINFO,
+                       sctpx.SndInfo(flags=sctpx.SCTP_ABORT))  # fmt: skip
+    assert ei.value.errno == errno.EINVAL
+    aid = cli.connectx([(S1, PORT)])
+    assert cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_MAXSEG, aid) == 1444
+    conn, _ = srv.accept()
+    conn.settimeout(WAIT)
+    cli.send(b"defaults")
+    data, _frm, info, _flags = conn.sctp_recvmsg()
+    assert (data, info.sid, info.ppid) == (b"defaults", 4, 51)
+    for s in (conn, cli, srv):
+        s.close()
+
+
+def test_argument_errors_send_no_packet(net: Net) -> None:  # ERR-06 with a packet counter
+    srv = net.server()
+    cli = net.client()
+    many = net.client(sctpx.SOCK_SEQPACKET)
+    cli.connectx([(S1, PORT)])  # the endpoints exist: now count what they send
+    many.connectx([(S1, PORT)])
+    time.sleep(0.5)  # the probe of the unlisted S2 and its answer are done by now
+    before = net.client_stack.stats.sent
+    for bad in ([], [(S1, 0)], [("::1", PORT)], [(S2, PORT), (S1, PORT + 1)], [("0.0.0.0", PORT)]):
+        with pytest.raises(OSError):
+            cli.connectx(bad)
+        with pytest.raises(OSError):
+            many.connectx(bad)
+    with pytest.raises(OSError) as ei:
+        many.connectx([(S2, PORT), (S1, PORT)])  # S2 and S1 belong to one association
+    assert ei.value.errno == errno.EISCONN
+    assert net.client_stack.stats.sent == before  # not one packet
+    assert many.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_ASSOC_NUMBER) == 1
+    for s in (cli, many, srv):
+        s.close()

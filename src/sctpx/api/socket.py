@@ -112,6 +112,7 @@ class socket:
         self._linger_abort = False  # SO_LINGER on with 0 s: close() aborts
         self._writes_held = False
         self._unchecked = 0  # bytes sent since the send queue was last measured
+        self._default_sndinfo = SndInfo()  # SCTP_DEFAULT_SNDINFO
         with _REG_LOCK:
             _REGISTRY[self._fd] = self
 
@@ -460,9 +461,11 @@ class socket:
             time.sleep(0.001)
 
     def send(self, data: bytes, flags: int = 0) -> int:
+        """One-to-one: one message, with the SCTP_DEFAULT_SNDINFO stream, ppid and flags."""
         if self.type != C.SOCK_STREAM:
             raise _err(errno.EDESTADDRREQ, "use sctp_sendmsg with an association id")
-        return self.sctp_send(data)
+        d = self._default_sndinfo
+        return self.sctp_send(data, stream=d.sid, ppid=d.ppid, flags=d.flags, context=d.context)
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
         self.send(data, flags)

@@ -22,6 +22,7 @@ from .options import (
     PeerAddrParams,
     PrimaryAddr,
     RtoInfo,
+    SndInfo,
     Status,
     UdpEncaps,
 )
@@ -99,6 +100,10 @@ def setsockopt(sock: socket, level: int, name: int, value: Any) -> None:
         _set_primary(sock, value)
     elif name == C.SCTP_NODELAY:
         cfg.nodelay = bool(value)
+    elif name == C.SCTP_DEFAULT_SNDINFO and isinstance(value, SndInfo):  # §8.1.31
+        if value.flags & ~(C.SCTP_UNORDERED) or not 0 <= value.sid < 65536:
+            raise _einval("default flags may only be SCTP_UNORDERED; sid 0..65535")
+        sock._default_sndinfo = SndInfo(value.sid, value.flags, value.ppid, value.context, 0)
     elif name == C.SCTP_EVENT and isinstance(value, EventSubscription):
         (sock._subs.on.add if value.on else sock._subs.on.discard)(value.type)
     elif name == C.SCTP_REMOTE_UDP_ENCAPS_PORT and isinstance(value, UdpEncaps):  # OPT-07
@@ -166,6 +171,12 @@ def getsockopt(sock: socket, level: int, name: int, arg: Any = None) -> Any:
         return PeerAddrParams(aid, None, _ms(c.hb_interval), c.path_max_retrans, c.mtu)
     if name == C.SCTP_NODELAY:
         return int(cfg.nodelay)
+    if name == C.SCTP_DEFAULT_SNDINFO:
+        return SndInfo(**vars(sock._default_sndinfo))
+    if name == C.SCTP_MAXSEG:  # §8.1.16: the largest user data in one DATA chunk
+        if aid > C.SCTP_ALL_ASSOC:
+            return _status(sock, aid).fragmentation_point
+        return cfg.mtu - 20 - 8 - 12 - 16  # IPv4, UDP, common header, DATA header
     if name == C.SCTPX_INIT_STAGGER:
         return cfg.init_stagger
     if name == C.SCTP_STATUS:
