@@ -33,7 +33,15 @@ from .handshake import (
 )
 from .path import Path
 from .pathmgr import PathManager
-from .states import SETUP_STATES, UP_STATES, State, check_transition
+from .states import (
+    DATA_IN_STATES,
+    DATA_OUT_STATES,
+    SETUP_STATES,
+    SHUTDOWN_STATES,
+    UP_STATES,
+    State,
+    check_transition,
+)
 from .teardown import Teardown
 from .timers import Timers
 from .types import Addr, UnreachableKind
@@ -503,14 +511,16 @@ class Association(Teardown):
 
     def receive(self, packet: w.Packet, src: Addr, dst: Addr, now: float, first: int = 0) -> None:
         """Process ``packet.chunks[first:]``, whose tag :meth:`accepts` has checked."""
-        self._learn(src, dst)
+        if src != self._last_src or dst != self._last_dst:  # a call saved per packet
+            self._learn(src, dst)
         self.now = now
         had_data = False
-        for chunk in packet.chunks[first:]:
+        handlers = self._handlers
+        for chunk in packet.chunks[first:] if first else packet.chunks:
             if self.state is S.CLOSED:
                 return
             had_data = had_data or type(chunk) is w.DataChunk
-            handler = self._handlers.get(type(chunk))
+            handler = handlers.get(type(chunk))
             if handler is not None:
                 handler(chunk, src, dst, now)
             elif isinstance(chunk, w.UnknownChunk):
@@ -545,8 +555,7 @@ class Association(Teardown):
     ) -> None:  # fmt: skip
         """Queue one user message (RFC 6458 sctp_sendv); it goes at the next flush."""
         self.now = now
-        if self.state in (S.SHUTDOWN_PENDING, S.SHUTDOWN_SENT, S.SHUTDOWN_RECEIVED,
-                          S.SHUTDOWN_ACK_SENT) or self._shutdown_requested:  # fmt: skip
+        if self.state in SHUTDOWN_STATES or self._shutdown_requested:
             raise UsageError(errno.EPIPE, "the association is shutting down")
         if self.state is S.CLOSED:
             raise UsageError(errno.ENOTCONN, "the association is closed")
@@ -570,8 +579,7 @@ class Association(Teardown):
                 self.pm.emit([w.AbortChunk((w.NoUserData(tsn),))], p)
             self._close(AssocChangeState.COMM_LOST, errno.EPROTO)
             return
-        allowed = self.state in (S.ESTABLISHED, S.SHUTDOWN_PENDING, S.SHUTDOWN_RECEIVED)
-        d.flush(now, allowed)
+        d.flush(now, self.state in DATA_OUT_STATES)
         if self.state in (S.SHUTDOWN_PENDING, S.SHUTDOWN_RECEIVED):
             self.after_data(now)
 
@@ -581,8 +589,7 @@ class Association(Teardown):
 
     def _on_data(self, chunk: w.DataChunk, src: Addr, dst: Addr, now: float) -> None:
         # §6: DATA is received in ESTABLISHED, SHUTDOWN-PENDING and SHUTDOWN-SENT.
-        if self.data is not None and self.state in (S.ESTABLISHED, S.SHUTDOWN_PENDING,
-                                                    S.SHUTDOWN_SENT):  # fmt: skip
+        if self.data is not None and self.state in DATA_IN_STATES:
             self.data.on_data(chunk, src[0], now)
 
     def _on_sack(self, chunk: w.SackChunk, src: Addr, dst: Addr, now: float) -> None:

@@ -232,28 +232,27 @@ class DataPath:
         """Up to Max.Burst packets to ``p``, the first one led by ``first`` (control chunks)."""
         s = self.sender
         limit = s.max_packet(p.ip) - 12
+        room = limit - sum([_size(c) for c in first])
+        t3 = ("t3", p.ip)
         if not retransmit:
             s.idle_decay(p.ip, now, p.rto.rto)
         for _ in range(self.cfg.max_burst):
-            room = limit - sum(_size(c) for c in first)
             if retransmit:
                 fast = self._fast_rtx_now  # §7.2.4 step 3: ignores cwnd
                 chunks: list[w.Chunk] = list(s.take_retransmissions(p.ip, room, now, fast))
                 self._fast_rtx_now = False
-            elif s.nagle_holds(room) and not first:
+            elif not first and s.nagle_holds(room):
                 chunks = []
             else:
                 chunks = list(s.take_new(p.ip, room, now))
-            if not chunks and not first:
-                break
-            self.pm.emit(first + chunks, p)
-            first = []
-            if chunks:
-                p.data_sent_at = now
-            if chunks and not self.timers.running(("t3", p.ip)):
-                self.timers.start(("t3", p.ip), now + p.rto.rto)  # §6.3.2 R1
             if not chunks:
                 break
+            self.pm.emit(first + chunks if first else chunks, p)
+            first = []
+            room = limit
+            p.data_sent_at = now
+            if not self.timers.running(t3):
+                self.timers.start(t3, now + p.rto.rto)  # §6.3.2 R1
         if first:
             self.pm.emit(first, p)
 

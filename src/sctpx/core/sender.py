@@ -210,7 +210,7 @@ class Sender:
                 break  # §6.1 B: may overbook cwnd by less than one chunk
             heapq.heappop(self.rtx_heap)
             c.marked = False
-            self._transmit(c, ip, now)
+            self._transmit(c, ip, t, now)
             room -= c.size
             assert c.data is not None
             out.append(c.data)
@@ -220,42 +220,44 @@ class Sender:
         """New chunks for ``ip`` within ``room``, its cwnd and the peer's window (§6.1 A, B)."""
         out: list[w.DataChunk] = []
         t = self.path_tx(ip)
+        cwnd = t.cc.cwnd
         rwnd = self.peer_rwnd
-        while self.pending and room > 0:
-            c = self.pending[0]
+        pending = self.pending
+        while pending and room > 0:
+            c = pending[0]
             m = c.msg
             if m.abandoned:
-                self.pending.popleft()
+                pending.popleft()
                 continue
             if m.expires_at is not None and self._expire_unsent(c, now):
                 continue  # abandoning took its chunks out of the queue
-            if c.size > room:
+            size = c.size
+            if size > room:
                 break
             # Rule A: the peer's window; rule B: one chunk may probe a zero window.
-            if c.size > rwnd and self.outstanding:
+            if size > rwnd and self.outstanding:
                 break
-            if t.flight >= t.cc.cwnd:
+            if t.flight >= cwnd:
                 break  # §6.1 B: below cwnd one more chunk may go (overbooking < 1 PMDCS)
-            self.pending.popleft()
-            c.seq = self.next_seq
-            self.next_seq += 1
+            pending.popleft()
+            seq = c.seq = self.next_seq
+            self.next_seq = seq + 1
             if m.ssn < 0:  # §6.6: the stream sequence number, at first transmission
                 m.ssn = self.next_ssn[m.stream_id]
                 self.next_ssn[m.stream_id] = (m.ssn + 1) & 0xFFFF
-            c.data = w.DataChunk(self.tsn(c.seq), m.stream_id, m.ssn, m.ppid,
+            c.data = w.DataChunk(self.tsn(seq), m.stream_id, m.ssn, m.ppid,
                                  m.data[c.begin : c.end], c.flags)  # fmt: skip
-            self.outstanding[c.seq] = c
+            self.outstanding[seq] = c
             m.sent = True
             self.queued_bytes -= c.end - c.begin
-            self._transmit(c, ip, now)
-            room -= c.size
-            rwnd -= c.size
-            self.peer_rwnd = max(0, self.peer_rwnd - c.size)  # §6.1: until the next SACK
+            self._transmit(c, ip, t, now)
+            room -= size
+            rwnd -= size
             out.append(c.data)
+        self.peer_rwnd = max(0, rwnd)  # §6.1: what we sent shrinks it until the next SACK
         return out
 
-    def _transmit(self, c: OutChunk, ip: str, now: float) -> None:
-        t = self.path_tx(ip)
+    def _transmit(self, c: OutChunk, ip: str, t: PathTx, now: float) -> None:
         c.path = ip
         c.sent_at = now
         c.tx_count += 1

@@ -44,6 +44,14 @@ UP_STATES = frozenset(
     {S.ESTABLISHED, S.SHUTDOWN_PENDING, S.SHUTDOWN_SENT, S.SHUTDOWN_RECEIVED, S.SHUTDOWN_ACK_SENT}
 )
 SETUP_STATES = frozenset({S.COOKIE_WAIT, S.COOKIE_ECHOED})
+# §6, §9.2: DATA is accepted from the peer until it has sent SHUTDOWN ...
+DATA_IN_STATES = frozenset({S.ESTABLISHED, S.SHUTDOWN_PENDING, S.SHUTDOWN_SENT})
+# ... and sent to it until we have sent SHUTDOWN (what is queued drains first).
+DATA_OUT_STATES = frozenset({S.ESTABLISHED, S.SHUTDOWN_PENDING, S.SHUTDOWN_RECEIVED})
+# §9.2: the user may queue no more messages once a shutdown has begun.
+SHUTDOWN_STATES = frozenset(
+    {S.SHUTDOWN_PENDING, S.SHUTDOWN_SENT, S.SHUTDOWN_RECEIVED, S.SHUTDOWN_ACK_SENT}
+)
 
 
 def check_transition(old: State, new: State) -> None:
