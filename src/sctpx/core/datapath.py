@@ -55,10 +55,9 @@ class DataPath:
         )
 
     def deliver(self) -> None:
+        aid, events = self.assoc_id, self.ctx.events
         for m in self.receiver.pop_messages():
-            self.ctx.events.append(
-                DataReceived(self.assoc_id, m.stream_id, m.ppid, m.data, m.unordered, m.tsn, m.ssn)
-            )
+            events.append(DataReceived(aid, m.stream_id, m.ppid, m.data, m.unordered, m.tsn, m.ssn))
 
     # ----- the user's side -----
 
@@ -193,7 +192,7 @@ class DataPath:
             control.setdefault(dst.ip, []).insert(0, self.receiver.make_sack())  # MH-06
         cur = self.pm.current()
         if data_allowed and cur is not None:
-            fwd = self.sender.forward_tsn() if self.pr_sctp else None
+            fwd = self.sender.forward_tsn() if self.pr_sctp and s.forward_tsn_due else None
             if fwd is not None:  # guarded by T3 like DATA, so a lost one is sent again
                 control.setdefault(cur.ip, []).append(fwd)
                 if not self.timers.running(("t3", cur.ip)):
@@ -234,6 +233,7 @@ class DataPath:
         limit = s.max_packet(p.ip) - 12
         room = limit - sum([_size(c) for c in first])
         t3 = ("t3", p.ip)
+        nagle = not self.cfg.nodelay  # SCTP_NODELAY off: a part-filled packet may wait
         if not retransmit:
             s.idle_decay(p.ip, now, p.rto.rto)
         for _ in range(self.cfg.max_burst):
@@ -241,7 +241,7 @@ class DataPath:
                 fast = self._fast_rtx_now  # §7.2.4 step 3: ignores cwnd
                 chunks: list[w.Chunk] = list(s.take_retransmissions(p.ip, room, now, fast))
                 self._fast_rtx_now = False
-            elif not first and s.nagle_holds(room):
+            elif nagle and not first and s.nagle_holds(room):
                 chunks = []
             else:
                 chunks = list(s.take_new(p.ip, room, now))

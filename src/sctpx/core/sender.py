@@ -166,12 +166,16 @@ class Sender:
         msg = OutMessage(data, stream_id, ppid, unordered, context, ssn, expires, max_rtx)
         u = w.FLAG_UNORDERED if unordered else 0
         n = len(data)
-        starts = range(0, n, payload)
-        msg.chunks_left = len(starts)
-        for i in starts:
-            flags = u | (w.FLAG_BEGIN if i == 0 else 0) | (w.FLAG_END if i + payload >= n else 0)
-            end = min(n, i + payload)
-            self.pending.append(OutChunk(msg, flags, i, end, chunk_size(end - i)))
+        if n <= payload:  # one chunk carries it all: B and E set
+            msg.chunks_left = 1
+            self.pending.append(OutChunk(msg, u | w.FLAG_BEGIN | w.FLAG_END, 0, n, chunk_size(n)))
+        else:
+            starts = range(0, n, payload)
+            msg.chunks_left = len(starts)
+            for i in starts:
+                end = min(n, i + payload)
+                flags = u | (w.FLAG_BEGIN if i == 0 else 0) | (w.FLAG_END if end == n else 0)
+                self.pending.append(OutChunk(msg, flags, i, end, chunk_size(end - i)))
         self.queued_bytes += n
 
     @property
@@ -185,7 +189,7 @@ class Sender:
 
     def _leave_flight(self, c: OutChunk) -> None:
         if c.in_flight:
-            self.path_tx(c.path).flight -= c.size
+            self.tx[c.path].flight -= c.size  # in flight: sent there, so it has a PathTx
             self.total_flight -= c.size
             c.in_flight = False
 
@@ -288,14 +292,14 @@ class Sender:
         flight_before = {ip: t.flight for ip, t in self.tx.items()}
         htna = -1
         advanced = cum > self.cum_seq
-        while self.outstanding:
-            seq = next(iter(self.outstanding))
-            if seq > cum:
-                break
-            c = self.outstanding.pop(seq)
-            if not c.acked:
+        outstanding = self.outstanding
+        # Everything above the cum ack is outstanding (keyed by seq, in order): the new
+        # cum ack takes it from the front.
+        for seq in range(self.cum_seq + 1, cum + 1):
+            c = outstanding.pop(seq, None)
+            if c is not None and not c.acked:
                 self._newly_acked(c, res, now)
-                htna = max(htna, seq)
+                htna = seq
         self.cum_seq = max(self.cum_seq, cum)
         self.adv_seq = max(self.adv_seq, self.cum_seq)
         reported = cum  # the highest TSN this SACK reports received
@@ -335,12 +339,13 @@ class Sender:
     def _newly_acked(self, c: OutChunk, res: SackResult, now: float) -> None:
         self._leave_flight(c)
         c.marked = False
-        res.bytes_acked[c.path] = res.bytes_acked.get(c.path, 0) + c.size
-        res.acked_paths[c.path] = max(res.acked_paths.get(c.path, 0.0), c.sent_at)
-        if c.tx_count == 1 and c.path not in res.rtt:  # Karn: only first transmissions
-            res.rtt[c.path] = now - c.sent_at
-        m = c.msg
-        m.chunks_left -= 1
+        ip, sent_at = c.path, c.sent_at
+        res.bytes_acked[ip] = res.bytes_acked.get(ip, 0) + c.size
+        latest = res.acked_paths.get(ip, 0.0)
+        res.acked_paths[ip] = sent_at if sent_at > latest else latest
+        if c.tx_count == 1 and ip not in res.rtt:  # Karn: only first transmissions
+            res.rtt[ip] = now - sent_at
+        c.msg.chunks_left -= 1
 
     def _count_misses(self, htna: int, reported: int, advanced: bool, res: SackResult) -> None:
         """§7.2.4 miss indications (HTNA rule) and §6.2.1 D iii reneging.

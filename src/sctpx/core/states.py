@@ -15,6 +15,10 @@ class State(enum.Enum):
     SHUTDOWN_RECEIVED = "SHUTDOWN_RECEIVED"
     SHUTDOWN_ACK_SENT = "SHUTDOWN_ACK_SENT"
 
+    # Members are singletons compared by identity; hashing them by identity too keeps the
+    # state-set tests on the data path (``state in UP_STATES``) in C, not in Enum.__hash__.
+    __hash__ = object.__hash__
+
 
 S = State
 
