@@ -111,7 +111,7 @@ class StreamReader:
             if i >= 0:
                 end = i + len(separator)
                 if end > self._limit:
-                    raise asyncio.LimitOverrunError("separator found, but chunk > limit", end)
+                    raise asyncio.LimitOverrunError("separator found, but chunk > limit", i)
                 data = bytes(self._buf[:end])
                 del self._buf[:end]
                 return data
