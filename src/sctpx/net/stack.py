@@ -52,6 +52,8 @@ SCTP_COMMON_HEADER = 12
 _LOCAL_UNREACH = {errno.ENETUNREACH: UnreachableKind.NET, errno.EHOSTUNREACH: UnreachableKind.HOST}
 
 OnEvents = Callable[[Endpoint], None]
+# A tap (see Stack.tap): (wall-clock time, source, destination, SCTP packet, outgoing?).
+Tap = Callable[[float, Addr, Addr, bytes, bool], None]
 
 
 @dataclass
@@ -73,6 +75,7 @@ class StackStats:
     max_batch: int = 0  # most datagrams read in one wake-up
     core_errors: int = 0  # exceptions from the core (bugs), logged and swallowed
     callback_errors: int = 0  # exceptions from on_events callbacks, logged and swallowed
+    blackholed: int = 0  # datagrams dropped by Stack.blackhole (a testing aid)
 
 
 class _Entry:
@@ -122,6 +125,8 @@ class Stack:
         self._closed = False
         self.stats = StackStats()
         self._warned: set[int] = set()  # errnos of sendto already logged
+        self._holes: set[str] = set()  # local IPs black-holed by blackhole() (testing aid)
+        self._tap: Tap | None = None  # see tap() (diagnostic aid)
         self._pcap_file: BinaryIO | None = None
         self._pcap: PcapWriter | None = None
         if pcap is not None:
@@ -205,6 +210,53 @@ class Stack:
         with socket.socket(family_of(ip), socket.SOCK_DGRAM) as s:
             s.connect((ip, 9))  # a UDP connect only picks the route and source
             return normalise_ip(s.getsockname()[0])
+
+    # ------------------------------------------------------------------ testing aids
+
+    def blackhole(self, ip: str, on: bool = True) -> None:
+        """Testing aid: make local address ``ip`` a black hole (``on=False`` lifts it).
+
+        While on, every datagram this stack would send from ``ip`` and every
+        datagram (and ICMP error) arriving on ``ip`` is silently discarded, as if
+        a firewall dropped it: no error, no ICMP, nothing in the pcap or the tap;
+        only ``stats.blackholed`` counts them. It lets a test or a demo cut one
+        path of an association without privileges (no iptables). ``ip`` need not
+        be bound yet. From any thread.
+        """
+        try:
+            addr = normalise_ip(ip)
+        except ValueError:
+            raise OSError(errno.EINVAL, f"not an IP address: {ip!r}") from None
+
+        def switch(now: float) -> None:
+            if on:
+                self._holes.add(addr)
+            else:
+                self._holes.discard(addr)
+
+        self.call(switch)
+
+    def tap(self, fn: Tap | None) -> None:
+        """Diagnostic aid: call ``fn(time, src, dst, packet, outgoing)`` for every datagram.
+
+        Called on the loop thread, after each datagram was handed to the kernel
+        (``outgoing`` True) and before each received one goes to its endpoint,
+        with the wall-clock time, the datagram addresses ``(ip, udp_port)`` and
+        the SCTP packet: what ``pcap=`` records, live. Keep ``fn`` short, it
+        delays the stack; its exceptions are logged and counted in
+        ``stats.callback_errors``. ``None`` removes the tap.
+        """
+        self._tap = fn
+
+    def _call_tap(self, src: Addr, dst: Addr, data: bytes, outgoing: bool) -> None:
+        fn = self._tap
+        if fn is None:
+            return
+        try:
+            fn(time.time(), src, dst, data, outgoing)
+        except Exception:
+            self.stats.callback_errors += 1
+            log.exception("sctpx: error in the stack's tap")
 
     def close(self) -> None:
         """Close every socket and stop the own loop thread; safe from any thread, idempotent."""
@@ -432,6 +484,9 @@ class Stack:
                 self.stats.no_socket += 1
                 return
             self.stats.wrong_source += 1
+        if self._holes and us.ip in self._holes:
+            self.stats.blackholed += 1  # blackhole(): the datagram vanishes
+            return
         target = (dst[0], dst[1])
         for attempt in (1, 2):
             try:
@@ -461,6 +516,8 @@ class Stack:
         if self._pcap is not None:
             with contextlib.suppress(ValueError):
                 self._pcap.write_datagram(time.time(), (us.ip, self._udp_port), target, data)
+        if self._tap is not None:
+            self._call_tap((us.ip, self._udp_port), target, data, True)
 
     def _fallback_socket(self, ip: str) -> UdpSocket | None:
         """A socket of the same family when none is bound to ``ip`` (counted; shouldn't happen)."""
@@ -499,6 +556,9 @@ class Stack:
         """Reader callback: read every ready datagram (bounded), then the error queue."""
         if self._closed or self._socks.get(us.ip) is not us:
             return
+        if self._holes and us.ip in self._holes:
+            self._swallow(us)
+            return
         with self._batch():
             # The error queue is read when a read or send reported a pending error, or
             # when the wake-up found no datagram (epoll says EPOLLERR while the error
@@ -507,6 +567,23 @@ class Stack:
             if self._read_datagrams(us) == 0 or us.error_pending:
                 us.error_pending = False
                 self._read_errors(us)
+
+    def _swallow(self, us: UdpSocket) -> None:
+        """blackhole(): read and discard what waits on ``us``, its error queue too."""
+        for _ in range(MAX_READ_PER_WAKEUP):
+            try:
+                us.sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                continue  # a pending ICMP error: its details are discarded below
+            self.stats.blackholed += 1
+        us.error_pending = False
+        for _ in range(MAX_READ_PER_WAKEUP):
+            try:
+                us.sock.recvmsg(MAX_DATAGRAM, 512, icmp.MSG_ERRQUEUE)
+            except OSError:
+                break
 
     def _read_datagrams(self, us: UdpSocket) -> int:
         """Read until the socket is empty (at most MAX_READ_PER_WAKEUP); the count read."""
@@ -540,6 +617,8 @@ class Stack:
         if self._pcap is not None:
             with contextlib.suppress(ValueError):
                 self._pcap.write_datagram(time.time(), src, dst, data)
+        if self._tap is not None:
+            self._call_tap(src, dst, data, False)
         if len(data) < SCTP_COMMON_HEADER:
             self.stats.malformed += 1
             return
