@@ -241,7 +241,7 @@ class DataPath:
                 fast = self._fast_rtx_now  # §7.2.4 step 3: ignores cwnd
                 chunks: list[w.Chunk] = list(s.take_retransmissions(p.ip, room, now, fast))
                 self._fast_rtx_now = False
-            elif nagle and not first and s.nagle_holds(room):
+            elif not s.pending or (nagle and not first and s.nagle_holds(room)):
                 chunks = []
             else:
                 chunks = list(s.take_new(p.ip, room, now))

@@ -276,7 +276,7 @@ class Endpoint:
         except w.ParseError:
             self.dropped += 1
             return
-        if packet.dst_port != self.port or packet.src_port == 0 or not packet.chunks:
+        if packet.dst_port != self.ctx.port or packet.src_port == 0 or not packet.chunks:
             self.dropped += 1
             return
         first = packet.chunks[0]

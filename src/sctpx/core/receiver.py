@@ -280,7 +280,7 @@ class Receiver:
             return self._no_room()
         tmap.add(t)
         self.buffered = buffered + n
-        unordered = bool(flags & FLAG_UNORDERED)
+        unordered = flags & FLAG_UNORDERED != 0
         if flags & _BE == _BE:
             msg = ReceivedMessage(sid, chunk.ssn, chunk.ppid, data, unordered, chunk.tsn)
             self._complete(msg)
@@ -422,7 +422,10 @@ class Receiver:
         if not ready:
             return []
         self._ready = []
-        self._unconsumed += sum([len(m.data) for m in ready])
+        n = 0
+        for m in ready:
+            n += len(m.data)
+        self._unconsumed += n
         return ready
 
     def consumed(self, nbytes: int) -> bool:
