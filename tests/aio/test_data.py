@@ -167,16 +167,17 @@ def test_slow_reader_closes_the_window_and_drain_waits() -> None:
         assert core is not None and core.sender.peer_rwnd < size  # the peer's window is shut
         unsent = assoc.get_write_buffer_size()
         assert unsent > aio.DEFAULT_HIGH_WATER // 4
+        assoc.set_write_buffer_limits(high=size)  # low = size // 4: a fresh drain() waits too
+        second = asyncio.get_running_loop().create_task(assoc.drain())  # two writers wait
         await asyncio.sleep(0.3)
-        assert not blocked.done()  # still closed: no reader, no progress
+        assert not blocked.done() and not second.done()  # still closed: no reader, no progress
         assert assoc.get_write_buffer_size() >= unsent - 2 * size  # a zero-window probe at most
 
         for i in range(sent):  # the reader wakes up: window updates, drain resumes
             msg = await wait(reader.recv())
             assert msg.data[:4] == i.to_bytes(4, "big")
-            if i == sent // 2:
-                await wait(blocked)
         await wait(blocked)
+        await wait(second)
         assert assoc.get_write_buffer_size() == 0
         release.set()
         await wait(assoc.close())

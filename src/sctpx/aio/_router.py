@@ -38,6 +38,7 @@ class Router:
         self.stack: Stack = lease.stack
         self.ep: Endpoint | None = None
         self.assocs: dict[int, Association] = {}
+        self.draining: set[Association] = set()  # associations with a writer in drain()
         self.on_new: NewAssoc | None = None  # set by a server
         self.on_closed: Callable[[], None] | None = None  # the endpoint has been closed
         # True once no new association will come (a client after its connectx, a
@@ -76,7 +77,7 @@ class Router:
             assoc._deliver(ev)
             if assoc.closed:
                 self.assocs.pop(aid, None)
-        for assoc in list(self.assocs.values()):
+        for assoc in list(self.draining):
             assoc._check_drain()
         self.release_if_idle()
 

@@ -56,7 +56,10 @@ class Lease:
         if shared.users <= 0:
             # One turn later: the batch that ended the last association finishes
             # first, and a new user in the meantime keeps the stack alive.
-            self.stack.loop.call_soon(_close_if_unused, shared)
+            try:
+                self.stack.loop.call_soon(_close_if_unused, shared)
+            except RuntimeError:  # the loop is closed: nobody will come back
+                _close_if_unused(shared)
 
 
 _lock = threading.Lock()  # loops on other threads may use the registry at the same time

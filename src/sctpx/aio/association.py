@@ -282,8 +282,14 @@ class Association:
         """
         if self._end is None and self._unsent() <= self._high:
             return
-        while self._end is None and self._unsent() > self._low:
-            await self._drain_sig.wait()
+        draining = self._router.draining
+        try:
+            while self._end is None and self._unsent() > self._low:
+                draining.add(self)  # the router checks the queue after every batch
+                await self._drain_sig.wait()
+        finally:
+            if not self._drain_sig.waiting:
+                draining.discard(self)
         if self._error is not None:
             raise self._error
 
