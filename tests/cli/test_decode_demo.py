@@ -1,4 +1,4 @@
-"""``python -m sctpx demo``: decode, show and re-encode a real usrsctp INIT."""
+"""``python -m sctpx decode-demo``: decode, show and re-encode a real usrsctp INIT."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_embedded_init_is_the_vector() -> None:
 
 def test_demo_prints_the_fields_and_a_byte_identical_reencoding() -> None:
     out = io.StringIO()
-    assert main(["demo"], out=out) == 0
+    assert main(["decode-demo"], out=out) == 0
     text = out.getvalue()
     for expected in (
         "120 bytes on the wire",
@@ -38,7 +38,7 @@ def test_demo_prints_the_fields_and_a_byte_identical_reencoding() -> None:
 
 def test_demo_runs_as_a_module() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sctpx", "demo"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "sctpx", "decode-demo"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     assert "identical to the original" in done.stdout
@@ -49,4 +49,4 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert info.value.code == 2
     assert "command" in capsys.readouterr().err
-    assert "demo" in COMMANDS
+    assert {"demo", "decode-demo"} <= set(COMMANDS)
