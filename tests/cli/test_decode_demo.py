@@ -49,4 +49,4 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert info.value.code == 2
     assert "command" in capsys.readouterr().err
-    assert {"demo", "decode-demo", "listen", "connect"} <= set(COMMANDS)
+    assert {"demo", "decode-demo", "listen", "connect", "bench"} <= set(COMMANDS)

@@ -137,6 +137,7 @@ def test_unknown_address_is_a_usage_error() -> None:
         (["connect", "127.0.0.2", "-p", "0"], "the peer's SCTP port cannot be 0"),
         (["connect", "127.0.0.2", "-p", "5000", "--stream", "x"], "not a number"),
         (["listen", "127.0.0.2"], "the following arguments are required: -p/--port"),
+        (["bench", "--size", "0"], "--size must be"),
     ],
 )
 def test_bad_command_lines_exit_2(args: list[str], message: str) -> None:

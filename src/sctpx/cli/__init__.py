@@ -8,8 +8,8 @@ argparse parser from :data:`COMMAND_MODULES` and turns :class:`CliError` and
 
 from __future__ import annotations
 
-from . import connect, decode_demo, demo, listen
+from . import bench, connect, decode_demo, demo, listen
 
-COMMAND_MODULES = (demo, listen, connect, decode_demo)
+COMMAND_MODULES = (demo, listen, connect, bench, decode_demo)
 
 __all__ = ["COMMAND_MODULES"]
