@@ -77,6 +77,7 @@ class Router:
             assoc._deliver(ev)
             if assoc.closed:
                 self.assocs.pop(aid, None)
+                self.draining.discard(assoc)
         for assoc in list(self.draining):
             assoc._check_drain()
         self.release_if_idle()

@@ -92,7 +92,7 @@ class Association:
         self._messages: deque[DataReceived] = deque()
         self._events: deque[Event] = deque(maxlen=MAX_PENDING_EVENTS)
         self._end: AssocChange | None = None
-        self._error: OSError | None = None  # why it ended, if not gracefully
+        self._error = 0  # the errno that ended it, 0 if it ended gracefully (or lives)
         self._peer_shutdown = False  # the peer sent SHUTDOWN: nothing more will come
         self._closing = False  # close() was called
         self._data_sig = Signal()
@@ -128,12 +128,16 @@ class Association:
             return
         self._end = ev
         if ev.state is not AssocChangeState.SHUTDOWN_COMP:
-            self._error = oserror(ev.error or errno.ECONNRESET, f"association {self._aid} ended")
+            self._error = ev.error or errno.ECONNRESET
         if not self._up.done():
             self._up.set_result(ev)
         self._done.set_result(None)
         for sig in (self._data_sig, self._event_sig, self._drain_sig):
             sig.fire()
+
+    def _end_error(self) -> OSError | None:
+        """A fresh exception for the error that ended it (None: a graceful end, or alive)."""
+        return oserror(self._error, f"association {self._aid} ended") if self._error else None
 
     def _check_drain(self) -> None:
         if self._drain_sig.waiting and (self._end is not None or self._unsent() <= self._low):
@@ -211,7 +215,7 @@ class Association:
 
     def _check_sendable(self) -> None:
         if self._end is not None:
-            raise self._error or oserror(errno.EPIPE, "the association has been shut down")
+            raise self._end_error() or oserror(errno.EPIPE, "the association has been shut down")
         if self._closing or self._peer_shutdown:
             raise oserror(errno.EPIPE, "the association is shutting down")
         if self._stack.closed:
@@ -290,8 +294,8 @@ class Association:
         finally:
             if not self._drain_sig.waiting:
                 draining.discard(self)
-        if self._error is not None:
-            raise self._error
+        if (err := self._end_error()) is not None:
+            raise err
 
     # ----- receiving -----
 
@@ -303,8 +307,8 @@ class Association:
             self._router.kick()
 
     def _raise_end(self) -> None:
-        if self._error is not None:
-            raise self._error
+        if (err := self._end_error()) is not None:
+            raise err
         if self._end is not None or self._peer_shutdown:
             raise EOFError(f"association {self._aid} was shut down")
 
