@@ -360,3 +360,23 @@ def test_karn_rule_on_the_init(resent: bool, measured: bool) -> None:  # T1-09
     c.feed([init_ack()], now=1.3 if resent else 0.3)
     rto = c.assoc.paths[P1].rto
     assert (rto.srtt is not None) is measured
+
+
+def test_cookie_echo_to_an_unconfirmed_address_only_with_a_probe_within_the_pmtu() -> None:
+    c = Client(addrs=[P1])  # CK-02, §5.4: the INIT ACK comes from P2 and lists only P2
+    [(pkt, dst)] = c.feed([init_ack(w.IPv4AddressParam(P2))], src=P2)
+    assert dst[0] == P2 and [type(x) for x in pkt.chunks] == [w.CookieEchoChunk, w.HeartbeatChunk]
+    c = Client(addrs=[P1])  # the same with a cookie too big to bundle: no way to send it
+    big = w.InitAckChunk(PEER_TAG, 65536, 5, 5, 1000,
+                         (w.IPv4AddressParam(P2), w.StateCookieParam(b"C" * 1440)))  # fmt: skip
+    assert c.feed([big], src=P2) == []
+    [ev] = c.events()
+    assert isinstance(ev, AssocChange) and ev.error == errno.EMSGSIZE
+
+
+def test_retrans_limit_warning(caplog: pytest.LogCaptureFixture) -> None:  # FM-04
+    c = Client(addrs=[P1], assoc_max_retrans=20)
+    c.feed([init_ack()])
+    with caplog.at_level("WARNING", logger="sctpx.core"):
+        c.feed([w.CookieAckChunk()], now=0.04)
+    assert "exceeds the sum" in caplog.text

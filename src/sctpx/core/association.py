@@ -13,6 +13,7 @@ T5-shutdown-guard, plus those of the path manager.
 from __future__ import annotations
 
 import errno
+import logging
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -47,6 +48,7 @@ from .timers import Timers
 from .types import Addr, UnreachableKind
 
 S = State
+log = logging.getLogger("sctpx.core")
 
 
 class Association(Teardown):
@@ -327,8 +329,20 @@ class Association(Teardown):
     def _send_cookie_echo(self, ip: str, now: float) -> None:
         p = self.paths[ip]
         chunks = list(self._cookie_chunks)
-        if not p.confirmed:  # §5.4: only bundled with a nonce HEARTBEAT
-            chunks.append(self.pm.heartbeat_chunk(p, now))
+        if not p.confirmed:
+            # §5.4 (CK-02): to an UNCONFIRMED address only bundled with a nonce
+            # HEARTBEAT, and only if both fit the PMTU; else to a confirmed address.
+            hb = 4 + 4 + 17 + (16 if ":" in ip else 4)  # HEARTBEAT with our info
+            size = 12 + sum(len(w.encode_chunk(c)) for c in chunks) + hb
+            fits = size <= self.cfg.mtu - (40 if ":" in ip else 20) - (8 if p.udp_port else 0)
+            alt = next((q for q in self.paths.values() if q.confirmed), None)
+            if not fits and alt is None:
+                self._close(AssocChangeState.CANT_STR_ASSOC, errno.EMSGSIZE)
+                return
+            if not fits and alt is not None:
+                p, ip = alt, alt.ip
+            else:
+                chunks.append(self.pm.heartbeat_chunk(p, now))
         self.pm.emit(chunks, p)
         self._cookie_sends += 1
         self._cookie_sent_at = now
@@ -364,8 +378,19 @@ class Association(Teardown):
         self._set_state(S.ESTABLISHED)
         self._event(how)
         self.pm.start(now)
+        self._check_retrans_limits()
         if self._shutdown_requested:
             self.shutdown(now)
+
+    def _check_retrans_limits(self) -> None:
+        """FM-04 (§8.2 note): warn when the association could outlive all its paths."""
+        total = self.cfg.path_max_retrans * len(self.paths)
+        if self.cfg.assoc_max_retrans > total:
+            log.warning(
+                "association %d: Association.Max.Retrans %d exceeds the sum of its paths' "
+                "Path.Max.Retrans (%d): every path may be inactive while it lives on",
+                self.id, self.cfg.assoc_max_retrans, total,
+            )  # fmt: skip
 
     # ----- set-up: the responder and collisions (§5.1 D, §5.2) -----
 
