@@ -32,7 +32,7 @@ from typing import BinaryIO, TypeVar
 
 from ..core import Config, Endpoint
 from ..core.types import Addr, Datagram, UnreachableKind
-from ..sim.pcap import PcapWriter
+from ..pcap import PcapWriter
 from . import icmp
 from .runner import LoopRunner, closed_error
 from .udp import MAX_DATAGRAM, UdpSocket, family_of, normalise_ip

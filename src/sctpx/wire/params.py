@@ -7,7 +7,7 @@ says what RFC 9260 §3.2.1 wants done with it.
 
 from __future__ import annotations
 
-import socket
+import ipaddress
 import struct
 from dataclasses import dataclass
 from typing import ClassVar
@@ -39,13 +39,13 @@ class IPv4AddressParam:
     address: str
 
     def value(self) -> bytes:
-        return socket.inet_pton(socket.AF_INET, self.address)
+        return ipaddress.IPv4Address(self.address).packed
 
     @classmethod
     def from_value(cls, v: bytes) -> IPv4AddressParam:
         if len(v) != 4:
             raise ParseError(f"IPv4 Address parameter: {len(v)} value bytes, want 4")
-        return cls(socket.inet_ntop(socket.AF_INET, v))
+        return cls(str(ipaddress.IPv4Address(v)))
 
 
 @dataclass(slots=True)
@@ -56,13 +56,13 @@ class IPv6AddressParam:
     address: str
 
     def value(self) -> bytes:
-        return socket.inet_pton(socket.AF_INET6, self.address)
+        return ipaddress.IPv6Address(self.address).packed
 
     @classmethod
     def from_value(cls, v: bytes) -> IPv6AddressParam:
         if len(v) != 16:
             raise ParseError(f"IPv6 Address parameter: {len(v)} value bytes, want 16")
-        return cls(socket.inet_ntop(socket.AF_INET6, v))
+        return cls(str(ipaddress.IPv6Address(v)))
 
 
 @dataclass(slots=True)
