@@ -3,13 +3,15 @@
 Commands live in :mod:`sctpx.cli`, one module each (``demo``, ``listen``,
 ``connect``, ``bench``, ``decode-demo``); see docs/cli.md. Exit status: 0 on
 success, 1 for a failure at run time (refused, timed out, port in use ...),
-2 for a wrong command line, 130 after Ctrl-C. Errors are one line on stderr.
+2 for a wrong command line, 130 after Ctrl-C. Errors are one line on stderr;
+the library's own log warnings are shown with ``-v`` only.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -64,12 +66,39 @@ def _sigterm_exits() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"sctpx: {record.levelname.lower()}: {super().format(record)}"
+
+
+@contextlib.contextmanager
+def _library_logging(verbose: bool) -> Iterator[None]:
+    """The library's log records as ``sctpx: warning: ...`` lines: errors always, warnings with -v.
+
+    Without this, Python's last-resort handler would print every warning of the
+    core and the stack, bare, on stderr.
+    """
+    logger = logging.getLogger("sctpx")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if verbose else logging.ERROR)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``python -m sctpx`` and of the ``sctpx`` script; returns the exit status."""
     args = build_parser().parse_args(argv)
     func: Command = args.func
     try:
-        with _sigterm_exits():
+        with _sigterm_exits(), _library_logging(getattr(args, "verbose", False)):
             return func(args, out if out is not None else sys.stdout)
     except CliError as exc:
         warn(exc.message)

@@ -188,3 +188,33 @@ def test_permission_needed() -> None:
     assert done.returncode == 1, done
     assert "Permission denied" in done.stderr and "CAP_NET_BIND_SERVICE" in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_an_interrupted_echo_server_shuts_its_associations_down() -> None:
+    with listener("127.0.0.2", "-p", "5003", "--echo") as (srv, udp):
+        cli = subprocess.Popen(
+            [*SCTPX, "connect", "127.0.0.2", "-p", "5003", "--remote-udp-port", str(udp), "-v"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert cli.stderr is not None
+            for _ in range(5):  # -v: maybe a library warning first
+                ready, _, _ = select.select([cli.stderr], [], [], TIMEOUT)
+                assert ready, "the client did not connect"
+                if "connected to 127.0.0.2" in cli.stderr.readline():
+                    break
+            else:
+                raise AssertionError("no 'connected to' line")
+            srv.send_signal(signal.SIGTERM)
+            assert srv.wait(TIMEOUT) == 128 + signal.SIGTERM
+            # stdin is still open: only the server's SHUTDOWN can end the client
+            assert cli.wait(TIMEOUT) == 0
+            err = cli.stderr.read()
+            assert "the peer sent SHUTDOWN" in err and "SHUTDOWN_COMP" in err
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+                cli.communicate()

@@ -18,7 +18,7 @@ from ..api import constants as C
 from ..api.options import UdpEncaps
 from ..api.socket import socket
 from .common import CliError, family_of, os_error, resolve, warn
-from .session import Pump, add_common, open_stack, port_number, subscribe
+from .session import Pump, add_common, goodbye, open_stack, port_number, subscribe
 
 NAME = "connect"
 HELP = "connect to a peer through one or more of its addresses; stdin -> SCTP -> stdout"
@@ -90,6 +90,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         sock = socket(family_of(peers + sources), C.SOCK_STREAM, stack=stack)
         try:
             return _session(sock, peers, sources, args, out)
+        except (KeyboardInterrupt, SystemExit):
+            goodbye(sock)  # interrupted: the peer hears SHUTDOWN, not silence
+            raise
         finally:
             sock.close()
     finally:

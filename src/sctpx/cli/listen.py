@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import errno
 import sys
+from collections.abc import Iterator
 from typing import TextIO
 
 from ..api import constants as C
@@ -21,7 +22,7 @@ from ..api.socket import socket
 from ..core.events import DataReceived
 from ..net import Stack
 from .common import CliError, Printer, family_of, os_error, resolve
-from .session import Pump, add_common, describe, open_stack, port_number, subscribe
+from .session import Pump, add_common, describe, goodbye, open_stack, port_number, subscribe
 
 NAME = "listen"
 HELP = "listen on one or more local addresses; SCTP -> stdout, stdin -> SCTP (or --echo)"
@@ -77,6 +78,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             if serving:
                 return _serve(sock, args)
             return _one(sock, args, out)
+        except (KeyboardInterrupt, SystemExit):
+            goodbye(sock)  # interrupted: the peers hear SHUTDOWN, not silence
+            raise
         finally:
             sock.close()
     finally:
@@ -127,10 +131,19 @@ def _echo(sock: socket, ev: DataReceived) -> None:
     return
 
 
+@contextlib.contextmanager
+def _ending(conn: socket) -> Iterator[None]:
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit):
+        goodbye(conn)
+        raise
+
+
 def _one(sock: socket, args: argparse.Namespace, out: TextIO) -> int:
     """Plain mode: one association, stdin <-> stdout, until the peer ends it."""
     conn, peer = sock.accept()
-    with contextlib.closing(conn):
+    with contextlib.closing(conn), _ending(conn):
         subscribe(conn, args.verbose)
         if args.verbose:
             Printer(sys.stderr)(f"sctpx: association from {peer[0]} port {peer[1]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
@@ -12,7 +13,15 @@ from typing import BinaryIO, TextIO
 
 from ..api import constants as C
 from ..api.socket import socket
-from ..core.events import AssocChange, AssocChangeState, DataReceived, Event, PeerAddrChange
+from ..core.events import (
+    AssocChange,
+    AssocChangeState,
+    DataReceived,
+    Event,
+    PeerAddrChange,
+    RemoteError,
+    ShutdownEvent,
+)
 from ..net import Stack
 from .common import CliError, Printer, os_error
 from .paths import format_paths, read_paths
@@ -86,6 +95,11 @@ def describe(ev: Event) -> str:
         return f"association {ev.assoc_id}: {ev.state.value}{err}"
     if isinstance(ev, PeerAddrChange):
         return f"association {ev.assoc_id}: peer address {ev.address} {ev.state.value}"
+    if isinstance(ev, ShutdownEvent):
+        return f"association {ev.assoc_id}: the peer sent SHUTDOWN"
+    if isinstance(ev, RemoteError):
+        causes = ", ".join(type(c).__name__ for c in ev.causes)
+        return f"association {ev.assoc_id}: the peer reported an error ({causes})"
     return f"association {ev.assoc_id}: {type(ev).__name__}"
 
 
@@ -226,6 +240,30 @@ class Pump:
             elif self.verbose:
                 self.err(f"sctpx: {describe(ev)}")
         return 0
+
+
+def goodbye(sock: socket, timeout: float = 1.0) -> None:
+    """Shut down every association of ``sock`` gracefully, waiting up to ``timeout`` for them.
+
+    For an interrupted command: the peers hear SHUTDOWN rather than nothing.
+    (Closing a one-to-many socket does not end the associations it accepted
+    passively; here each one gets its SCTP_EOF explicitly.)
+    """
+    try:
+        ids = sock.getsockopt(C.IPPROTO_SCTP, C.SCTP_GET_ASSOC_ID_LIST)
+        if sock.type == C.SOCK_STREAM:
+            if ids:
+                sock.shutdown()
+        else:
+            for aid in ids:
+                with contextlib.suppress(OSError):
+                    sock.sctp_send(b"", flags=C.SCTP_EOF, assoc_id=aid)
+        deadline = time.monotonic() + timeout
+        while ids and time.monotonic() < deadline:
+            time.sleep(0.02)
+            ids = sock.getsockopt(C.IPPROTO_SCTP, C.SCTP_GET_ASSOC_ID_LIST)
+    except OSError:
+        pass  # closed or gone meanwhile: nothing left to end
 
 
 def subscribe(sock: socket, verbose: bool) -> None:
