@@ -60,11 +60,6 @@ def test_large_messages_one_way() -> None:
     run(main)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: DataPath._send_data sends only the bundled SACK when a full-size "
-    "DATA fragment does not fit beside it; the fragment waits for the next flush",
-)
 def test_echo_of_a_fragmented_message() -> None:
     async def main() -> None:
         server = await serve()

@@ -98,15 +98,7 @@ def test_events_comm_up_then_unlisted_address_confirmed() -> None:
 @pytest.mark.parametrize(
     "hb_interval",
     [
-        pytest.param(
-            30.0,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="core bug: DataPath.on_t3 schedules the RFC 7829 probe of a PF path "
-                "only if no ('hb', ip) timer runs, but the idle HEARTBEAT timer always runs: "
-                "the PF path is probed ~30 s later, not one RTO later",
-            ),
-        ),
+        30.0,  # the PF path is probed one RTO after its T3, not at the next idle HEARTBEAT
         0.2,  # the idle HEARTBEAT comes soon anyway: the PF path is probed every RTO after it
     ],
 )

@@ -51,7 +51,7 @@ def test_line_protocol_round_trip() -> None:
         assert await wait(reader.readline()) == b"WORLD\n"
         writer.writelines([b"a", b"b", b"\n"])
         assert await wait(reader.readexactly(3)) == b"AB\n"
-        writer.write(b"size 1400\n")  # (larger answers stall: see test_data's xfail)
+        writer.write(b"size 1400\n")
         await writer.drain()
         assert await wait(reader.readexactly(1400)) == bytes(i % 256 for i in range(1400))
         writer.write(b"partial\n")

@@ -190,3 +190,17 @@ def test_return_to_primary_is_configurable(failback: bool) -> None:  # §8.2, RF
     last = p.net.packets(chunk=w.DataChunk)[-1]
     assert last.dst[0] == (P1 if failback else P2)
     assert a.pm.primary == (P1 if failback else P2)
+
+
+def test_reply_of_full_fragments_is_not_held_behind_a_due_sack() -> None:  # §6.10
+    p = make_pair(server_addrs=(P1,))
+    aid = start(p)
+    p.client.send(aid, b"f" * 1500, p.net.now)  # two fragments: the second leaves a SACK due
+    p.net.poke(p.client)
+    assert p.run_until(lambda: len(received(p)) == 1, 2)
+    sa = p.server_assoc()
+    t0 = p.net.now
+    p.server.send(sa.id, b"g" * 1500, t0)  # a reply of two full-size fragments
+    p.net.poke(p.server)
+    assert p.run_until(lambda: any(isinstance(e, DataReceived) for e in p.cevents), 2)
+    assert p.net.now - t0 < 0.1  # not the 200 ms delayed SACK or a 30 s heartbeat later

@@ -375,8 +375,14 @@ def test_cookie_echo_to_an_unconfirmed_address_only_with_a_probe_within_the_pmtu
 
 
 def test_retrans_limit_warning(caplog: pytest.LogCaptureFixture) -> None:  # FM-04
-    c = Client(addrs=[P1], assoc_max_retrans=20)
-    c.feed([init_ack()])
+    c = Client(addrs=[P1, P2], assoc_max_retrans=11)  # two paths: 5 + 5 < 11
+    c.feed([init_ack(w.IPv4AddressParam(P1), w.IPv4AddressParam(P2))])
     with caplog.at_level("WARNING", logger="sctpx.core"):
         c.feed([w.CookieAckChunk()], now=0.04)
     assert "exceeds the sum" in caplog.text
+    quiet = Client(addrs=[P1, P2])  # the defaults: 10 <= 5 + 5
+    quiet.feed([init_ack(w.IPv4AddressParam(P1), w.IPv4AddressParam(P2))])
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sctpx.core"):
+        quiet.feed([w.CookieAckChunk()], now=0.04)
+    assert "exceeds the sum" not in caplog.text

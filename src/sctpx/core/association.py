@@ -383,9 +383,13 @@ class Association(Teardown):
             self.shutdown(now)
 
     def _check_retrans_limits(self) -> None:
-        """FM-04 (§8.2 note): warn when the association could outlive all its paths."""
+        """FM-04 (§8.2 note): warn when the association could outlive all its paths.
+
+        Only for a multi-homed peer: with one path the RFC's own defaults (10 > 5) would
+        warn every time, and that path going inactive is the association's end anyway.
+        """
         total = self.cfg.path_max_retrans * len(self.paths)
-        if self.cfg.assoc_max_retrans > total:
+        if len(self.paths) > 1 and self.cfg.assoc_max_retrans > total:
             log.warning(
                 "association %d: Association.Max.Retrans %d exceeds the sum of its paths' "
                 "Path.Max.Retrans (%d): every path may be inactive while it lives on",

@@ -154,8 +154,8 @@ class DataPath:
         self.sender.on_t3(ip)
         if p is not None:
             self.pm.path_timeout(p, now, count_assoc=True)  # E2, §8.1, §8.2
-            if p.reach is Reachability.PF and not self.timers.running(("hb", ip)):
-                self.timers.start(("hb", ip), now)  # RFC 7829: probe it every RTO
+            if p.reach is Reachability.PF:  # RFC 7829: probe it now, then every RTO
+                self.timers.start(("hb", ip), now)
         alt = self.pm.alternate(ip)
         self._rtx_dst = alt.ip if alt is not None else ip  # §6.4.1 E3
 
@@ -246,6 +246,12 @@ class DataPath:
             else:
                 chunks = list(s.take_new(p.ip, room, now))
             if not chunks:
+                if first and room < limit:
+                    # The control chunks left too little room for a full chunk: they go
+                    # alone and the data gets a packet of its own (§6.10 bundling is a MAY).
+                    self.pm.emit(first, p)
+                    first, room = [], limit
+                    continue
                 break
             self.pm.emit(first + chunks if first else chunks, p)
             first = []

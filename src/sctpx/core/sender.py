@@ -274,8 +274,14 @@ class Sender:
         return bool(self.pending)
 
     def nagle_holds(self, room: int) -> bool:
-        """SCTP_NODELAY off: hold a part-filled packet while data is in flight (§6.1 note)."""
-        if self.cfg.nodelay or not self.flight():
+        """SCTP_NODELAY off: hold a part-filled packet while data is in flight (§6.1 note).
+
+        The rest of a fragmented message is never held (as Linux does): only small
+        whole messages wait to be bundled.
+        """
+        if self.cfg.nodelay or not self.flight() or not self.pending:
+            return False
+        if self.pending[0].flags & w.FLAG_BEGIN == 0:
             return False
         queued = sum(c.size for _, c in zip(range(64), self.pending, strict=False))
         return queued < room
