@@ -108,12 +108,6 @@ def family_of(ips: list[str]) -> int:
     return C.AF_INET6 if any(":" in ip for ip in ips) else C.AF_INET
 
 
-def check_port(port: int, what: str) -> int:
-    if not 0 <= port < 65536:
-        raise CliError(f"{what} {port} is not a port number (0-65535)", EXIT_USAGE)
-    return port
-
-
 class Printer:
     """Whole lines to one stream from several threads, flushed at once."""
 

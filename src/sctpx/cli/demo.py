@@ -166,9 +166,6 @@ class Story:
     def now(self, text: str) -> None:
         self.at(time.time(), text)
 
-    def since(self, t: float) -> float:
-        return t - self.t0
-
 
 def describe(ev: Event) -> str:
     if isinstance(ev, AssocChange):
@@ -210,10 +207,6 @@ class Notifications:
                 self.events.append((t, ev))
                 self._cond.notify_all()
 
-    def find(self, match: Callable[[Event], bool]) -> float | None:
-        with self._cond:
-            return next((t for t, ev in self.events if match(ev)), None)
-
     def wait(self, match: Callable[[Event], bool], timeout: float) -> float | None:
         """The time of the first event that matches, waiting up to ``timeout`` for it."""
         deadline = time.monotonic() + timeout
@@ -224,9 +217,6 @@ class Notifications:
                 if t is not None or left <= 0:
                     return t
                 self._cond.wait(left)
-
-    def join(self) -> None:
-        self._thread.join(WAIT)
 
 
 def addr_change(ip: str, state: PeerAddrState) -> Callable[[Event], bool]:

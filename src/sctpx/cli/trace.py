@@ -98,10 +98,6 @@ class Tracer:
         with self._lock:
             return Counter(self.data_to), Counter(self.sack_from), self.retransmitted
 
-    def count(self, name: str) -> int:
-        with self._lock:
-            return self.seen[name]
-
     # ----- the tap
 
     def __call__(self, t: float, src: Addr, dst: Addr, packet: bytes, outgoing: bool) -> None:
