@@ -287,3 +287,16 @@ def test_argument_errors_send_no_packet(net: Net) -> None:  # ERR-06 with a pack
     assert many.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_ASSOC_NUMBER) == 1
     for s in (cli, many, srv):
         s.close()
+
+
+def test_closing_a_one_to_many_server_ends_its_accepted_associations(net: Net) -> None:
+    srv = net.server(sctpx.SOCK_SEQPACKET)  # RFC 6458 §3.1.5
+    cli = net.client()
+    cli.connectx([(S1, PORT)])
+    cli.send(b"hello")
+    assert isinstance(srv.sctp_recv(), sctpx.DataReceived)
+    srv.close()
+    assert cli.recv(10) == b""  # the server's SHUTDOWN ends the association
+    again = net.server(sctpx.SOCK_SEQPACKET)  # the port is free again once it is over
+    again.close()
+    cli.close()

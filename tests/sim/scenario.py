@@ -29,6 +29,7 @@ class Pair:
     server: Endpoint
     cevents: list[Event] = field(default_factory=list)
     sevents: list[Event] = field(default_factory=list)
+    server_messages: int = 0  # DataReceived events the server has had (cheap to poll)
 
     def connectx(self, addrs: list[str], **options: Any) -> int:
         aid = self.client.connectx([(a, SPORT) for a in addrs], self.net.now, **options)
@@ -41,6 +42,8 @@ class Pair:
             while (e := ep.next_event()) is not None:
                 out.append(e)
                 got = True
+                if ep is self.server and type(e).__name__ == "DataReceived":
+                    self.server_messages += 1
             if got:  # reading may have opened the window: let a window update go (§6.2)
                 self.net.poke(ep)
 

@@ -64,9 +64,12 @@ def start(p: Pair, cfg_streams: int = 10) -> int:
 @pytest.mark.parametrize(
     ("streams", "loss", "dup", "reorder", "n"),
     [
-        (1, 0.0, 0.0, 0.0, 3000),
-        (10, 0.01, 0.01, 0.01, 2000),
-        (1000, 0.05, 0.02, 0.05, 1500),
+        # 34,000 messages of 8..3000 random bytes: about 50 MB each
+        (1, 0.0, 0.0, 0.0, 34000),
+        (10, 0.01, 0.01, 0.01, 34000),
+        (1000, 0.05, 0.02, 0.05, 34000),
+        # At 20 % loss each way recovery is mostly by T3 and throughput collapses to a
+        # few messages per second (see the issue note): a smaller load there.
         (10, 0.20, 0.05, 0.10, 600),
     ],
 )
@@ -81,7 +84,7 @@ def test_bulk_transfer_under_loss(streams: int, loss: float, dup: float, reorder
     for _i, stream, unordered, data in load.make(rng, n, streams, 3000, 0.2):
         p.client.send(aid, data, p.net.now, stream=stream, ppid=_i & 0xFF, unordered=unordered)
     p.net.poke(p.client)
-    assert p.run_until(lambda: len(received(p)) >= n, 3600), p.net.stats()
+    assert p.run_until(lambda: p.server_messages >= n, 3600), p.net.stats()
     check_delivery(p, load)
     assert p.run_until(lambda: any(isinstance(e, SenderDry) for e in p.cevents), 600)
     assert p.assoc(aid).state is State.ESTABLISHED

@@ -671,11 +671,18 @@ class socket:
             _REGISTRY.pop(self._fd, None)
         if hub is not None and hub.ep is not None:
             ep = hub.ep
-            mine = [i for i, s in list(hub.owner.items()) if s is self]
-
             abort = self._linger_abort
 
             def end(now: float) -> None:
+                # RFC 6458 §3.1.5: closing ends every association of the socket, those
+                # it set up, took over, or (the main socket) accepted without an owner.
+                unowned = hub.main is self
+                mine = [
+                    i
+                    for i in list(ep.associations)
+                    if hub.owner.get(i) is self
+                    or (unowned and i not in hub.owner and i not in hub.pending)
+                ]
                 for i in mine:
                     if i in ep.associations:
                         if abort:
