@@ -39,6 +39,7 @@ from .api.options import (
 from .api.sockaddr import pack_sockaddrs, unpack_sockaddrs
 from .api.socket import InProgress, socket
 from .core.events import (
+    AdaptationIndication,
     AssocChange,
     AssocChangeState,
     DataReceived,
@@ -62,6 +63,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AdaptationIndication",
     "AssocChange",
     "AssocChangeState",
     "AssocParams",

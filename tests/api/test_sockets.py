@@ -300,3 +300,48 @@ def test_closing_a_one_to_many_server_ends_its_accepted_associations(net: Net) -
     again = net.server(sctpx.SOCK_SEQPACKET)  # the port is free again once it is over
     again.close()
     cli.close()
+
+
+def test_ipv6_sockets_and_mapped_addresses(net: Net) -> None:  # API-06, API-08
+    srv = sctpx.socket(sctpx.AF_INET6, sctpx.SOCK_STREAM, stack=net.server_stack)
+    srv.bind(("::1", PORT))
+    srv.listen()
+    srv.settimeout(WAIT)
+    cli = sctpx.socket(sctpx.AF_INET6, sctpx.SOCK_STREAM, stack=net.client_stack)
+    cli.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_REMOTE_UDP_ENCAPS_PORT,
+                   sctpx.UdpEncaps(port=net.server_stack.udp_port))  # fmt: skip
+    cli.settimeout(WAIT)
+    cli.connectx([("::1", PORT)])
+    conn, peer = srv.accept()
+    assert peer[0] == "::1"
+    cli.send(b"six")
+    conn.settimeout(WAIT)
+    assert conn.recv(10) == b"six"
+    v4 = sctpx.socket(sctpx.AF_INET6, sctpx.SOCK_STREAM, stack=net.client_stack)
+    v4srv = net.server(addrs=(S1,), port=PORT + 1)
+    v4.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_REMOTE_UDP_ENCAPS_PORT,
+                  sctpx.UdpEncaps(port=net.server_stack.udp_port))  # fmt: skip
+    v4.settimeout(WAIT)
+    v4.connectx([("::ffff:127.0.0.2", PORT + 1)])  # an IPv4-mapped address is IPv4
+    assert v4.getpaddrs() == [(S1, PORT + 1)]
+    for s in (conn, cli, srv, v4, v4srv):
+        s.close()
+
+
+def test_so_linger_zero_aborts_on_close(net: Net) -> None:
+    import socket as pysocket
+    import struct
+
+    srv = net.server()
+    cli = net.client()
+    cli.connectx([(S1, PORT)])
+    conn, _ = srv.accept()
+    conn.subscribe(sctpx.SCTP_ASSOC_CHANGE)
+    cli.setsockopt(sctpx.SOL_SOCKET, pysocket.SO_LINGER, struct.pack("ii", 1, 0))
+    cli.close()
+    conn.settimeout(WAIT)
+    ev = conn.sctp_recv()
+    assert isinstance(ev, sctpx.AssocChange)
+    assert (ev.state, ev.error) == (sctpx.AssocChangeState.COMM_LOST, errno.ECONNRESET)
+    conn.close()
+    srv.close()

@@ -386,3 +386,14 @@ def test_retrans_limit_warning(caplog: pytest.LogCaptureFixture) -> None:  # FM-
     with caplog.at_level("WARNING", logger="sctpx.core"):
         quiet.feed([w.CookieAckChunk()], now=0.04)
     assert "exceeds the sum" not in caplog.text
+
+
+def test_peer_adaptation_layer_is_reported_after_comm_up() -> None:  # RFC 6458 §6.1.6
+    from sctpx.core.events import AdaptationIndication
+
+    c = Client()
+    c.feed([init_ack(w.AdaptationLayerIndicationParam(0x1234))])
+    c.feed([w.CookieAckChunk()], now=0.04)
+    evs = c.events()
+    assert [type(e) for e in evs] == [AssocChange, AdaptationIndication]
+    assert evs[1] == AdaptationIndication(c.aid, 0x1234)

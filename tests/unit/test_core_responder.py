@@ -190,3 +190,18 @@ def test_late_cookie_case_c_is_discarded() -> None:  # §5.2.4 C
         pass
     assert s.cookie_echo(ack2, now=0.5) == []  # local tag X, peer tag M, no tie-tags
     assert a.local_tag == ack1.initiate_tag and s.ep.next_event() is None
+
+
+def test_adaptation_layer_of_the_init_survives_the_cookie() -> None:  # RFC 6458 §6.1.6
+    from sctpx.core.events import AdaptationIndication
+
+    s = Server()
+    params = (w.AdaptationLayerIndicationParam(7),)
+    [(pkt, _s, _t)] = s.feed([w.InitChunk(CTAG, 65536, 10, 10, 777, params)], 0)
+    ack = pkt.chunks[0]
+    assert isinstance(ack, w.InitAckChunk)
+    s.cookie_echo(ack)
+    evs = []
+    while (e := s.ep.next_event()) is not None:
+        evs.append(e)
+    assert isinstance(evs[-1], AdaptationIndication) and evs[-1].indication == 7

@@ -32,7 +32,7 @@ from ..core import (
     ShutdownEvent,
 )
 from ..core.errors import UsageError
-from ..core.events import DataReceived
+from ..core.events import AdaptationIndication, DataReceived
 from . import constants as C
 from .hub import Hub
 from .options import SCTP_PR_SCTP_TTL, NxtInfo, PrInfo, RcvInfo, SndInfo, Subscriptions
@@ -50,6 +50,7 @@ _EVENT_TYPES: dict[type, int] = {
     SendFailed: C.SCTP_SEND_FAILED_EVENT,
     ShutdownEvent: C.SCTP_SHUTDOWN_EVENT,
     SenderDry: C.SCTP_SENDER_DRY_EVENT,
+    AdaptationIndication: C.SCTP_ADAPTATION_INDICATION,
 }
 
 

@@ -23,7 +23,14 @@ from .context import EndpointContext
 from .cookie import CookieState
 from .datapath import DataPath
 from .errors import UsageError, einval
-from .events import AssocChange, AssocChangeState, PeerAddrState, RemoteError, SendFailed
+from .events import (
+    AdaptationIndication,
+    AssocChange,
+    AssocChangeState,
+    PeerAddrState,
+    RemoteError,
+    SendFailed,
+)
 from .handshake import (
     InitParams,
     Offer,
@@ -73,6 +80,7 @@ class Association(Teardown):
         self.outbound_streams = 0
         self.inbound_streams = 0
         self.peer_pr_sctp = False
+        self.peer_adaptation: int | None = None
         self.listed: list[str] = []
         self.version = 0  # bumped when tags or addresses change, for the endpoint's indexes
         # Set-up (§5.1): the INIT is built once and resent byte for byte (INIT-06).
@@ -127,6 +135,12 @@ class Association(Teardown):
         check_transition(self.state, new)
         self.state = new
         self.version += 1
+
+    def _comm_up(self, how: AssocChangeState) -> None:
+        """COMM_UP / RESTART, then the peer's adaptation layer if it named one (RFC 6458 §6.1.6)."""
+        self._event(how)
+        if self.peer_adaptation is not None:
+            self.ctx.events.append(AdaptationIndication(self.id, self.peer_adaptation))
 
     def _event(
         self, state: AssocChangeState, error: int = 0, causes: tuple[w.Cause, ...] = ()
@@ -281,6 +295,7 @@ class Association(Teardown):
         self.peer_tsn = chunk.initial_tsn
         self.peer_rwnd = chunk.a_rwnd
         self.peer_pr_sctp = p.pr_sctp and self.cfg.pr_sctp
+        self.peer_adaptation = p.adaptation
         self.outbound_streams = min(self.cfg.num_ostreams, chunk.inbound_streams)  # IACK-10
         self.inbound_streams = min(self.cfg.max_instreams, chunk.outbound_streams)
         self._adopt_peer_addresses(p, src)
@@ -376,7 +391,7 @@ class Association(Teardown):
         self.timers.stop_all("t1c")
         self.timers.stop(("stagger",))
         self._set_state(S.ESTABLISHED)
-        self._event(how)
+        self._comm_up(how)
         self.pm.start(now)
         self._check_retrans_limits()
         if self._shutdown_requested:
@@ -412,10 +427,11 @@ class Association(Teardown):
         self._learn(src, dst)
         self._set_state(S.ESTABLISHED)
         self._send_cookie_ack(src, dst, now)
-        self._event(AssocChangeState.COMM_UP)
+        self._comm_up(AssocChangeState.COMM_UP)
         self.pm.start(now)
 
     def _load_cookie(self, cs: CookieState) -> None:
+        self.peer_adaptation = cs.peer_adaptation
         self.local_tag = cs.local_tag
         self.peer_tag = cs.peer_tag
         self.local_tsn = cs.local_tsn

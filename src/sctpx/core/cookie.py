@@ -44,6 +44,7 @@ class CookieState:
     peer_idata: bool
     peer_addrs: tuple[str, ...]  # every peer address; the first is the INIT's source
     local_ip: str  # the address the INIT arrived at
+    peer_adaptation: int | None = None  # the INIT's Adaptation Layer Indication (RFC 5061)
 
     def staleness(self, now: float) -> float:
         """Seconds past the cookie's lifetime (≤ 0 while it is fresh)."""
@@ -92,8 +93,9 @@ class CookieJar:
         body = _FIXED.pack(
             _VERSION, s.created, int(s.lifetime * 1000), s.local_tag, s.peer_tag,
             s.local_tsn, s.peer_tsn, s.peer_rwnd, s.local_tie_tag, s.local_os, s.local_mis,
-            s.peer_os, s.peer_mis, s.peer_tie_tag, 0, s.local_port, s.peer_port,
-            s.peer_pr_sctp | (s.peer_idata << 1), len(s.peer_addrs),
+            s.peer_os, s.peer_mis, s.peer_tie_tag, s.peer_adaptation or 0, s.local_port,
+            s.peer_port, s.peer_pr_sctp | (s.peer_idata << 1)
+            | ((s.peer_adaptation is not None) << 2), len(s.peer_addrs),
         )  # fmt: skip
         body += struct.pack("!H", s.peer_udp_port) + _pack_ip(s.local_ip)
         body += b"".join(_pack_ip(a) for a in s.peer_addrs)
@@ -129,4 +131,5 @@ class CookieJar:
             peer_tie_tag=f[13], local_port=f[15], peer_port=f[16], peer_udp_port=udp_port,
             peer_pr_sctp=bool(f[17] & 1), peer_idata=bool(f[17] & 2),
             peer_addrs=addrs, local_ip=local_ip,
+            peer_adaptation=f[14] if f[17] & 4 else None,
         )  # fmt: skip

@@ -363,7 +363,7 @@ class Endpoint:
             local_mis=cfg.max_instreams, peer_os=init.outbound_streams,
             peer_mis=init.inbound_streams, local_port=self.port, peer_port=packet.src_port,
             peer_udp_port=src[1], peer_pr_sctp=p.pr_sctp, peer_idata=p.idata,
-            peer_addrs=tuple(peer_addrs), local_ip=dst[0],
+            peer_addrs=tuple(peer_addrs), local_ip=dst[0], peer_adaptation=p.adaptation,
         )  # fmt: skip
         params = setup_params(
             self.ctx.addresses, pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving

@@ -108,6 +108,14 @@ class SendFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class AdaptationIndication:
+    """The peer announced an adaptation layer (RFC 5061 §4.2.8; SCTP_ADAPTATION_INDICATION)."""
+
+    assoc_id: int
+    indication: int
+
+
+@dataclass(frozen=True, slots=True)
 class SenderDry:
     """Everything the user gave has been sent and acknowledged (SCTP_SENDER_DRY_EVENT)."""
 
@@ -122,4 +130,5 @@ Event = (
     | DataReceived
     | SendFailed
     | SenderDry
+    | AdaptationIndication
 )

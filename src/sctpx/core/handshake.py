@@ -43,6 +43,7 @@ class InitParams:
     cookie: bytes | None = None
     host_name: w.HostNameAddressParam | None = None
     preservative_ms: int = 0
+    adaptation: int | None = None  # Adaptation Layer Indication (RFC 5061 §4.2.8)
     pr_sctp: bool = False
     idata: bool = False
     unrecognized: list[w.UnknownParam] = field(default_factory=list)  # to be reported
@@ -71,6 +72,8 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
             out.cookie = p.cookie
         elif isinstance(p, w.HostNameAddressParam):
             out.host_name = p
+        elif isinstance(p, w.AdaptationLayerIndicationParam):
+            out.adaptation = p.indication
         elif isinstance(p, w.CookiePreservativeParam):
             out.preservative_ms = p.increment_ms
         elif isinstance(p, w.ForwardTsnSupportedParam):
