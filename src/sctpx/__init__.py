@@ -9,6 +9,7 @@ The sockets API of RFC 6458 in Python form::
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .api.constants import *  # noqa: F403 - the RFC 6458 names, as the C header has them
@@ -52,6 +53,10 @@ from .core.events import (
 )
 
 __version__ = "0.1.0"
+
+# Silent unless the program configures logging: state changes at INFO ("sctpx.core"),
+# packets at DEBUG ("sctpx.net"), problems at WARNING.
+logging.getLogger("sctpx").addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:

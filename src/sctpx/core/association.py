@@ -133,6 +133,8 @@ class Association(Teardown):
 
     def _set_state(self, new: State) -> None:
         check_transition(self.state, new)
+        if new is not self.state:
+            log.info("association %d: %s -> %s", self.id, self.state.value, new.value)
         self.state = new
         self.version += 1
 

@@ -18,6 +18,7 @@ See :mod:`sctpx.net.runner` for the threading rules.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import errno
 import logging
@@ -99,6 +100,24 @@ def _env_udp_port() -> int:
     return port
 
 
+def _log_packet(what: str, data: bytes, src: Addr, dst: Addr) -> None:
+    kind = data[12] if len(data) > 12 else -1
+    log.debug("%s %d bytes %s:%d -> %s:%d, first chunk type %d", what, len(data), *src, *dst, kind)
+
+
+_PCAP_USES = [0]  # how many stacks of this process took $SCTPX_PCAP
+
+
+def _env_pcap() -> str | None:
+    """$SCTPX_PCAP, with ".1", ".2" ... added for the second and later stacks of a process."""
+    path = os.environ.get("SCTPX_PCAP")
+    if not path:
+        return None
+    n = _PCAP_USES[0]
+    _PCAP_USES[0] += 1
+    return path if n == 0 else f"{path}.{n}"
+
+
 class Stack:
     """An SCTP-over-UDP stack: one UDP encapsulation port, sockets per address, one loop."""
 
@@ -129,9 +148,12 @@ class Stack:
         self._tap: Tap | None = None  # see tap() (diagnostic aid)
         self._pcap_file: BinaryIO | None = None
         self._pcap: PcapWriter | None = None
+        if pcap is None:
+            pcap = _env_pcap()  # SCTPX_PCAP=file captures any program's traffic
         if pcap is not None:
             self._pcap_file = open(pcap, "wb")  # noqa: SIM115 - closed by close()
             self._pcap = PcapWriter(self._pcap_file)
+            atexit.register(self._flush_pcap)  # a program that never closes its stack
 
     # ------------------------------------------------------------------ public API
 
@@ -257,6 +279,12 @@ class Stack:
         except Exception:
             self.stats.callback_errors += 1
             log.exception("sctpx: error in the stack's tap")
+
+    def _flush_pcap(self) -> None:
+        f = self._pcap_file
+        if f is not None:
+            with contextlib.suppress(OSError, ValueError):
+                f.flush()
 
     def close(self) -> None:
         """Close every socket and stop the own loop thread; safe from any thread, idempotent."""
@@ -513,6 +541,8 @@ class Stack:
                     log.warning("sctpx: sendto %s from %s failed: %s", target, us.ip, exc)
                 return
         self.stats.sent += 1
+        if log.isEnabledFor(logging.DEBUG):
+            _log_packet("sent", data, (us.ip, self._udp_port), target)
         if self._pcap is not None:
             with contextlib.suppress(ValueError):
                 self._pcap.write_datagram(time.time(), (us.ip, self._udp_port), target, data)
@@ -614,6 +644,8 @@ class Stack:
 
     def _deliver(self, data: bytes, src: Addr, dst: Addr) -> None:
         """Demultiplex one datagram by its SCTP destination port (RFC 6951 §5.4)."""
+        if log.isEnabledFor(logging.DEBUG):
+            _log_packet("received", data, src, dst)
         if self._pcap is not None:
             with contextlib.suppress(ValueError):
                 self._pcap.write_datagram(time.time(), src, dst, data)
