@@ -117,9 +117,8 @@ def test_demo_leaves_nothing_behind(demo: Run) -> None:
     assert rule not in demo.rules_after
 
 
-@pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
 def test_demo_pcap_is_read_by_tshark(demo: Run) -> None:
-    assert TSHARK is not None
+    assert TSHARK is not None, "tshark is needed (make test installs it as root)"
     port = re.search(r"SCTP port 5000, UDP port (\d+)", demo.out)
     assert port, demo.out
     decode = ["-r", str(demo.pcap), "-d", f"udp.port=={port.group(1)},sctp", "-T", "fields"]
@@ -141,6 +140,20 @@ def test_demo_pcap_is_read_by_tshark(demo: Run) -> None:
         check=True,
     ).stdout
     assert inits.split()[:2] == ["127.0.0.9", "127.0.0.2"]  # the dead address first
+    # With CRC32c checking on: every checksum good, no malformed packet, no expert error.
+    check = [*decode[:4], "-o", "sctp.checksum:crc-32c"]
+    status = subprocess.run(
+        [TSHARK, *check, "-T", "fields", "-e", "sctp.checksum.status"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()  # fmt: skip
+    assert status and set(status) == {"1"}, set(status)  # 1 = good
+    experts = subprocess.run(
+        [TSHARK, *check, "-q", "-z", "expert,error"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "Malformed" not in experts and "Errors (" not in experts, experts
+    known = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 64, 192, 194, 132}
+    assert kinds <= known, kinds - known  # no chunk type tshark would call unknown
 
 
 def test_demo_says_when_the_dead_address_refuses(tmp_path: Path) -> None:
