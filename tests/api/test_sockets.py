@@ -345,3 +345,43 @@ def test_so_linger_zero_aborts_on_close(net: Net) -> None:
     assert (ev.state, ev.error) == (sctpx.AssocChangeState.COMM_LOST, errno.ECONNRESET)
     conn.close()
     srv.close()
+
+
+def test_one_to_many_send_to_an_address_sets_the_association_up(net: Net) -> None:
+    srv = net.server(sctpx.SOCK_SEQPACKET)  # RFC 6458 §3.1.6 implicit set-up
+    cli = net.client(sctpx.SOCK_SEQPACKET)
+    cli.subscribe(sctpx.SCTP_ASSOC_CHANGE)
+    assert sctpx.sctp_sendmsg(cli, b"first", ppid=3, to=(S1, PORT)) == 5
+    cli.sctp_send(b"second", to=(S1, PORT))  # the same association, now known
+    up = cli.sctp_recv()
+    assert isinstance(up, sctpx.AssocChange) and up.state is sctpx.AssocChangeState.COMM_UP
+    got = [srv.sctp_recv(), srv.sctp_recv()]
+    assert [(m.data, m.ppid) for m in got] == [(b"first", 3), (b"second", 0)]  # type: ignore[union-attr]
+    assert cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_GET_ASSOC_NUMBER) == 1
+    for s in (cli, srv):
+        s.close()
+
+
+def test_maxseg_and_per_address_peer_params(net: Net) -> None:  # §8.1.16, §8.1.12
+    srv = net.server()
+    cli = net.client()
+    cli.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_MAXSEG, 500)
+    assert cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_MAXSEG) == 500
+    aid = cli.connectx([(S1, PORT), (S2, PORT)])
+    assert cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_MAXSEG, aid) == 500
+    conn, _ = srv.accept()
+    conn.settimeout(WAIT)
+    cli.send(b"m" * 1200)  # three fragments of at most 500 bytes
+    assert conn.recv(2000) == b"m" * 1200
+    params = sctpx.PeerAddrParams(aid, (S2, PORT), hbinterval=5000, pathmaxrxt=2)
+    cli.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_PEER_ADDR_PARAMS, params)
+    got = cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_PEER_ADDR_PARAMS, (aid, (S2, PORT)))
+    assert (got.hbinterval, got.pathmaxrxt) == (5000, 2)
+    other = cli.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_PEER_ADDR_PARAMS, (aid, (S1, PORT)))
+    assert (other.hbinterval, other.pathmaxrxt) == (30000, 5)  # the association's
+    with pytest.raises(OSError) as ei:
+        cli.setsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_PEER_ADDR_PARAMS,
+                       sctpx.PeerAddrParams(aid, ("127.0.0.7", PORT), pathmaxrxt=1))  # fmt: skip
+    assert ei.value.errno == errno.EINVAL
+    for s in (conn, cli, srv):
+        s.close()

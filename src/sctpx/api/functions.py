@@ -87,10 +87,12 @@ def sctp_getladdrs(sd: Any, assoc_id: int = 0) -> list[tuple[str, int]]:
 
 
 def sctp_sendmsg(sd: Any, msg: bytes, ppid: int = 0, flags: int = 0, stream_no: int = 0,
-                 timetolive: int = 0, context: int = 0, assoc_id: int = 0) -> int:  # fmt: skip
-    """RFC 6458 §9.7 (``to`` addressing comes with implicit set-up, not yet)."""
+                 timetolive: int = 0, context: int = 0, assoc_id: int = 0,
+                 to: tuple[str, int] | None = None) -> int:  # fmt: skip
+    """RFC 6458 §9.7; ``to`` on a one-to-many socket sets an association up if needed."""
     return resolve(sd).sctp_send(msg, stream=stream_no, ppid=ppid, flags=flags,
-                                 ttl=timetolive, context=context, assoc_id=assoc_id)  # fmt: skip
+                                 ttl=timetolive, context=context, assoc_id=assoc_id,
+                                 to=to)  # fmt: skip
 
 
 def sctp_recvmsg(sd: Any, bufsize: int = 65536) -> tuple[Any, Any, Any, int]:

@@ -408,14 +408,19 @@ class socket:
     # ----- data -----
 
     def sctp_send(self, data: bytes, *, stream: int = 0, ppid: int = 0, flags: int = 0,
-                  ttl: int = 0, context: int = 0, assoc_id: int = 0) -> int:  # fmt: skip
+                  ttl: int = 0, context: int = 0, assoc_id: int = 0,
+                  to: tuple[str, int] | None = None) -> int:  # fmt: skip
         """Send one message (ttl in ms, PR-SCTP when > 0); returns its length.
 
         The message is checked here (stream, size, state) and queued on the stack's
         thread without waiting; a blocking socket then waits while more than its
-        send buffer is queued (flow control).
+        send buffer is queued (flow control). One-to-many: ``to`` names the peer
+        instead of ``assoc_id``; with no association to it yet, one is set up and
+        the message goes once it is up (implicit set-up, RFC 6458 §3.1.6).
         """
         self._check_open()
+        if to is not None and not assoc_id:
+            return self._send_to(data, to, stream, ppid, flags, ttl, context)
         aid = assoc_id or self._assoc_id
         st = self._status.get(aid)
         if st is None or st.state is not AssocChangeState.COMM_UP:
@@ -448,6 +453,40 @@ class socket:
         if self._unchecked > self._cfg.a_rwnd:
             self._unchecked = 0
             self._throttle(ep, aid)
+        return len(msg)
+
+    def _send_to(self, data: bytes, to: tuple[Any, ...], stream: int, ppid: int, flags: int,
+                 ttl: int, context: int) -> int:  # fmt: skip
+        if self.type != C.SOCK_SEQPACKET:
+            raise _err(errno.EISCONN, "a one-to-one socket sends on its own association")
+        peer = self._addr(to, local=False)
+        if not data or not 0 <= ppid <= 0xFFFFFFFF:
+            raise _err(errno.EINVAL, "empty message or ppid beyond 32 bits")
+        ep = self._endpoint([peer[0]])
+        known = self._stack.call(lambda now: ep.find(peer))
+        st = self._status.get(known) if known is not None else None
+        if st is not None and st.state is AssocChangeState.COMM_UP:
+            return self.sctp_send(data, stream=stream, ppid=ppid, flags=flags, ttl=ttl,
+                                  context=context, assoc_id=st.assoc_id)  # fmt: skip
+        opts = self._conn_options()
+        msg, unordered, t = bytes(data), bool(flags & C.SCTP_UNORDERED), ttl / 1000 or None
+
+        def start(now: float) -> int:
+            # Still being set up, or not there yet: the core keeps the message until
+            # the association is up.
+            aid = ep.find(peer)
+            if aid is None:
+                aid = ep.connectx([peer], now, **opts)
+            ep.send(aid, msg, now, stream=stream, ppid=ppid, unordered=unordered,
+                    context=context, ttl=t)  # fmt: skip
+            return aid
+
+        try:
+            aid = self._stack.call(start)
+        except UsageError as e:
+            raise _err(e.errno or errno.EINVAL, str(e.strerror)) from None
+        assert self._hub is not None
+        self._hub.owner[aid] = self
         return len(msg)
 
     def _throttle(self, ep: Endpoint, aid: int) -> None:

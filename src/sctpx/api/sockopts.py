@@ -91,11 +91,18 @@ def setsockopt(sock: socket, level: int, name: int, value: Any) -> None:
         if value.cookie_life:
             c.valid_cookie_life = value.cookie_life / 1000
     elif name == C.SCTP_PEER_ADDR_PARAMS and isinstance(value, PeerAddrParams):  # OPT-05
+        if value.address is not None:
+            _set_path_params(sock, value)
+            return
         c = _cfg_for(sock, value.assoc_id)
         if value.hbinterval:
             c.hb_interval = value.hbinterval / 1000
         if value.pathmaxrxt:
             c.path_max_retrans = value.pathmaxrxt
+    elif name == C.SCTP_MAXSEG:  # §8.1.16: 0 = as the path MTU allows
+        if not isinstance(value, int) or value < 0 or (0 < value < 64):
+            raise _einval("SCTP_MAXSEG is 0 or at least 64 bytes")
+        cfg.max_seg = value
     elif name == C.SCTP_PRIMARY_ADDR and isinstance(value, PrimaryAddr):
         _set_primary(sock, value)
     elif name == C.SCTP_NODELAY:
@@ -135,6 +142,24 @@ def _set_socket_level(sock: socket, name: int, value: Any) -> None:
         raise OSError(errno.ENOPROTOOPT, f"SOL_SOCKET option {name}")
 
 
+def _set_path_params(sock: socket, value: PeerAddrParams) -> None:
+    """SCTP_PEER_ADDR_PARAMS for one peer address of one association."""
+    assert value.address is not None
+    a = sock._assoc(value.assoc_id)
+    ip = sock._ip(value.address[0], local=False)
+
+    def apply(now: float) -> None:
+        p = a.paths.get(ip)
+        if p is None:
+            raise _einval(f"{ip} is not a peer address of association {a.id}")
+        if value.hbinterval:
+            p.hb_interval = value.hbinterval / 1000
+        if value.pathmaxrxt:
+            p.max_retrans = value.pathmaxrxt
+
+    sock._stack.call(apply)
+
+
 def _set_primary(sock: socket, value: PrimaryAddr) -> None:
     a = sock._assoc(value.assoc_id)
     ip = sock._ip(value.address[0], local=False)
@@ -167,6 +192,8 @@ def getsockopt(sock: socket, level: int, name: int, arg: Any = None) -> Any:
         n = len(sock._assoc(aid).paths) if aid > C.SCTP_ALL_ASSOC else 0
         return AssocParams(aid, c.assoc_max_retrans, n, 0, c.a_rwnd, _ms(c.valid_cookie_life))
     if name == C.SCTP_PEER_ADDR_PARAMS:
+        if isinstance(arg, tuple) and isinstance(arg[-1], tuple):  # (assoc_id, (ip, port))
+            return _path_params(sock, arg[0], arg[1])
         c = _cfg_for(sock, aid)
         return PeerAddrParams(aid, None, _ms(c.hb_interval), c.path_max_retrans, c.mtu)
     if name == C.SCTP_NODELAY:
@@ -176,7 +203,8 @@ def getsockopt(sock: socket, level: int, name: int, arg: Any = None) -> Any:
     if name == C.SCTP_MAXSEG:  # §8.1.16: the largest user data in one DATA chunk
         if aid > C.SCTP_ALL_ASSOC:
             return _status(sock, aid).fragmentation_point
-        return cfg.mtu - 20 - 8 - 12 - 16  # IPv4, UDP, common header, DATA header
+        mtu_seg = cfg.mtu - 20 - 8 - 12 - 16  # IPv4, UDP, common header, DATA header
+        return min(mtu_seg, cfg.max_seg) if cfg.max_seg else mtu_seg
     if name == C.SCTPX_INIT_STAGGER:
         return cfg.init_stagger
     if name == C.SCTP_STATUS:
@@ -189,6 +217,22 @@ def getsockopt(sock: socket, level: int, name: int, arg: Any = None) -> Any:
         ids = sock._assoc_ids()
         return ids if name == C.SCTP_GET_ASSOC_ID_LIST else len(ids)
     raise OSError(errno.ENOPROTOOPT, f"option {name}")
+
+
+def _path_params(sock: socket, aid: int, addr: tuple[str, int]) -> PeerAddrParams:
+    a = sock._assoc(aid)
+    ip = sock._ip(addr[0], local=False)
+
+    def read(now: float) -> PeerAddrParams:
+        p = a.paths.get(ip)
+        if p is None:
+            raise _einval(f"{ip} is not a peer address of association {a.id}")
+        hb = a.cfg.hb_interval if p.hb_interval is None else p.hb_interval
+        rx = a.cfg.path_max_retrans if p.max_retrans is None else p.max_retrans
+        return PeerAddrParams(a.id, (ip, a.peer_port), _ms(hb), rx, a.cfg.mtu)
+
+    params: PeerAddrParams = sock._stack.call(read)
+    return params
 
 
 def _path_info(a: Any, ip: str) -> PeerAddrInfo:

@@ -52,6 +52,9 @@ class Config:
     # IP MTU of every path. The default fits 1500-byte links: with IPv4 and UDP
     # encapsulation a packet carries 1472 bytes of SCTP (RFC 6951 §5.6).
     mtu: int = 1500
+    # SCTP_MAXSEG (RFC 6458 §8.1.16): at most this much user data per DATA chunk,
+    # 0 = as much as the path MTU allows.
+    max_seg: int = 0
     # SCTP_NODELAY (RFC 6458 §8.1.5): False bundles small messages while data is in
     # flight (Nagle-like, as the kernels do by default); True sends at once.
     nodelay: bool = False

@@ -75,7 +75,8 @@ class DataPath:
         key = len(self.pm.paths)
         if key != self._payload_key:
             self._payload_key = key
-            self._payload_size = min(self.sender.max_packet(ip) for ip in self.pm.paths) - 28
+            size = min(self.sender.max_packet(ip) for ip in self.pm.paths) - 28
+            self._payload_size = min(size, self.cfg.max_seg) if self.cfg.max_seg else size
         return self._payload_size
 
     def consumed(self, nbytes: int) -> bool:

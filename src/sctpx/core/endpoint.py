@@ -158,6 +158,14 @@ class Endpoint:
             raise einval(f"no association {assoc_id}")
         return a
 
+    def find(self, peer: tuple[str, int]) -> int | None:
+        """The id of the association that has ``peer`` (ip, SCTP port) as an address, if any."""
+        try:
+            a = self._by_peer.get((_normalise(peer[0]), peer[1]))
+        except ValueError:
+            return None
+        return a.id if a is not None else None
+
     def association(self, assoc_id: int) -> Association:
         """The association with this id (for inspection)."""
         return self._assoc(assoc_id)

@@ -24,11 +24,13 @@ class Path:
         "data_sent_at",
         "error_count",
         "failed_at",
+        "hb_interval",
         "hb_nonce",
         "hb_outstanding",
         "init_failed",
         "ip",
         "listed",
+        "max_retrans",
         "reach",
         "rto",
         "udp_port",
@@ -49,6 +51,10 @@ class Path:
         self.init_failed = False  # an unreachable signal refused set-up through it
         self.failed_at = -1.0  # time of the latest timeout (T3 or HEARTBEAT) on this path
         self.data_sent_at = -1.0  # time DATA last went to this path (idle test, §8.3)
+        # Per-address SCTP_PEER_ADDR_PARAMS; None: the association's HB.interval and
+        # Path.Max.Retrans.
+        self.hb_interval: float | None = None
+        self.max_retrans: int | None = None
 
     @property
     def usable(self) -> bool:

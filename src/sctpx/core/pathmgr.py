@@ -106,7 +106,8 @@ class PathManager:
 
     def _hb_delay(self, p: Path) -> float:
         # §8.3: RTO + HB.interval, with the RTO jittered by ±50 %.
-        return p.rto.rto * self.ctx.rng.uniform(0.5, 1.5) + self.cfg.hb_interval
+        hb = self.cfg.hb_interval if p.hb_interval is None else p.hb_interval
+        return p.rto.rto * self.ctx.rng.uniform(0.5, 1.5) + hb
 
     def heartbeat_chunk(self, p: Path, now: float) -> w.HeartbeatChunk:
         """A HEARTBEAT with a fresh 64-bit nonce (§5.4); the path awaits its ACK for one RTO."""
@@ -203,7 +204,8 @@ class PathManager:
         p.failed_at = now
         if p.reach is not Reachability.INACTIVE:
             p.error_count += 1
-        if p.error_count > self.cfg.path_max_retrans:
+        limit = self.cfg.path_max_retrans if p.max_retrans is None else p.max_retrans
+        if p.error_count > limit:
             if p.reach is not Reachability.INACTIVE:
                 p.reach = Reachability.INACTIVE
                 self.event_addr(p.ip, PeerAddrState.UNREACHABLE)
