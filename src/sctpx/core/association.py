@@ -36,6 +36,7 @@ from .handshake import (
     Offer,
     address_param,
     init_ack_defect,
+    quote_is_ours,
     read_params,
     setup_params,
 )
@@ -712,7 +713,7 @@ class Association(Teardown):
     # ----- unreachable signals (§10, ICMP-01..04) -----
 
     def on_unreachable(self, ip: str, kind: UnreachableKind, quoted: bytes, now: float) -> None:
-        if not self._quote_matches(quoted):
+        if not quote_is_ours(quoted, self.ctx.port, self.peer_port, self.local_tag, self.peer_tag):
             return  # ICMP-01
         p = self.paths.get(ip)
         if p is None or kind is UnreachableKind.FRAG_NEEDED:
@@ -731,23 +732,6 @@ class Association(Teardown):
             if nxt is not None and nxt.ip != ip:
                 self.timers.stop(("t1c", ip))
                 self._send_cookie_echo(nxt.ip, now)
-
-    def _quote_matches(self, quoted: bytes) -> bool:
-        """ICMP-01: the quoted packet must be ours, by ports and tag (§10 ICMP5, ICMP6)."""
-        if len(quoted) < 8:
-            return False
-        sport = int.from_bytes(quoted[0:2], "big")
-        dport = int.from_bytes(quoted[2:4], "big")
-        vtag = int.from_bytes(quoted[4:8], "big")
-        if sport != self.ctx.port or dport != self.peer_port:
-            return False
-        if vtag == 0:  # must be our INIT: chunk type 1 and our Initiate Tag
-            return (
-                len(quoted) >= 20
-                and quoted[12] == 1
-                and int.from_bytes(quoted[16:20], "big") == self.local_tag
-            )
-        return vtag == self.peer_tag
 
     # ----- the user's view and choices -----
 

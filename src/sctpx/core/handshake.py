@@ -130,3 +130,22 @@ def init_defect(chunk: w.InitChunk, p: InitParams) -> tuple[w.Cause, ...] | None
     if p.host_name is not None:
         return (w.UnresolvableAddress(w.encode_param(p.host_name)),)
     return None
+
+
+def quote_is_ours(quoted: bytes, port: int, peer_port: int, local_tag: int, peer_tag: int) -> bool:
+    """ICMP-01: the packet an ICMP error quotes must be ours, by ports and tag (§10 ICMP5, 6).
+
+    A quoted tag of 0 must be our INIT: chunk type 1 carrying our Initiate Tag.
+    """
+    if len(quoted) < 8:
+        return False
+    sport = int.from_bytes(quoted[0:2], "big")
+    dport = int.from_bytes(quoted[2:4], "big")
+    vtag = int.from_bytes(quoted[4:8], "big")
+    if sport != port or dport != peer_port:
+        return False
+    if vtag == 0:
+        return (
+            len(quoted) >= 20 and quoted[12] == 1 and quoted[16:20] == local_tag.to_bytes(4, "big")
+        )
+    return vtag == peer_tag
