@@ -1,19 +1,21 @@
 """Ending associations with usrsctp: graceful SHUTDOWN and ABORT, both directions.
 
-usrsctp's example programs never abort an association on their own (the
-client exits after a graceful shutdown; the servers only close gracefully, and
-they run with ``sctp_blackhole=2``, which silences ABORTs for out-of-the-blue
-packets), so an ABORT *from* usrsctp is not tested here: see docs/interop.md.
+An ABORT *from* usrsctp: its servers never close an association on their own
+(and run with ``sctp_blackhole=2``, which silences ABORTs for out-of-the-blue
+packets), but its tsctp client closes its socket after its last message, and a
+socket closed with unread data aborts (FreeBSD semantics): sctpx sends it one
+message it never reads.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import sctpx
 from sctpx.testing import SctpPacket, tshark_fields
 
-from .lab import A1, B1, B2, ECHO_PORT, SX_UDP, US_UDP, WAIT, Lab
+from .lab import A1, A2, B1, B2, ECHO_PORT, SX_UDP, TSCTP_PORT, US_UDP, WAIT, Lab
 from .remote import RemoteSocket, SctpxPeer
 from .test_data import echo_round, messages, wait_shutdown
 from .usrsctp import Program
@@ -131,3 +133,26 @@ def test_b_sctpx_server_aborts_usrsctp_client(lab: Lab) -> None:
     inits = tshark_fields(rep.wire.path, ["sctp.init_initiate_tag"], "sctp.chunk_type == 1",
                           (SX_UDP, US_UDP))  # fmt: skip
     assert tags(rep.wire.path)["abort"] == [(int(inits[0][0], 16), "0")]
+
+
+def test_b_usrsctp_client_aborts_sctpx(lab: Lab) -> None:
+    peer = lab.sctpx()
+    srv = lab.server(peer, TSCTP_PORT)
+    acc = srv.background("accept")
+    cli = lab.usrsctp("tsctp", "-E", str(US_UDP), "-U", str(SX_UDP), "-l", "1000", "-n", "2000",
+                      A1, line_buffered=False)  # fmt: skip
+    conn, _ = acc.join(WAIT)
+    conn.subscribe(sctpx.SCTP_ASSOC_CHANGE)
+    conn.sctp_send(b"never read")  # tsctp closes with this unread: ABORT
+    res = conn.job("recv_all").join(WAIT + 5)
+    assert cli.wait(WAIT) == 0
+    [lost] = [n for n in res.notifications if n.type == "AssocChange"]
+    assert (lost.state, lost.error) == ("COMM_LOST", errno.ECONNRESET)
+    assert [c.type for c in lost.causes] == ["UserInitiatedAbort"]
+    assert 0 < res.messages <= 2000 and set(res.sizes) == {"1000"}
+    rep = lab.finish()
+    [abort] = rep.wire.select(ABORT)
+    assert (abort.src, abort.dst) == (B1, A1)
+    t = tags(rep.wire.path)
+    assert t["abort"] == [(t["init_ack"][0], "0")]  # our tag (we sent the INIT ACK), T bit 0
+    assert not [p for p in rep.wire.packets if p.src in (A1, A2) and p.time > abort.time]
