@@ -385,3 +385,19 @@ def test_maxseg_and_per_address_peer_params(net: Net) -> None:  # §8.1.16, §8.
     assert ei.value.errno == errno.EINVAL
     for s in (conn, cli, srv):
         s.close()
+
+
+def test_accept_after_the_association_already_ended(net: Net) -> None:
+    srv = net.server()
+    cli = net.client()
+    cli.connectx([(S1, PORT)])
+    cli.send(b"before the end")
+    cli.close()  # SHUTDOWN goes out before the server accepts
+    time.sleep(0.3)
+    conn, peer = srv.accept()  # like TCP: the socket, then the data, then EOF
+    assert peer[1] > 0
+    conn.settimeout(WAIT)
+    assert conn.recv(100) == b"before the end"
+    assert conn.recv(100) == b""
+    conn.close()
+    srv.close()

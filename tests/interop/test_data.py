@@ -11,8 +11,6 @@ import random
 import re
 import time
 
-import pytest
-
 import sctpx
 
 from .lab import (
@@ -291,11 +289,6 @@ def test_b_bulk_with_random_loss(lab: Lab) -> None:
     lab.finish()
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=(
-    "sctpx bug: accept() of an association that has already ended raises ENOTCONN "
-    "(socket.py accept -> getpeername -> _assoc: the association is gone from "
-    "ep.associations) and the messages it delivered are lost; kernel SCTP and TCP "
-    "return the socket, then the data, then EOF"))  # fmt: skip
 def test_b_short_tsctp_transfer_ended_before_accept(lab: Lab) -> None:
     peer = lab.sctpx()
     srv = lab.server(peer, TSCTP_PORT)

@@ -38,6 +38,7 @@ class Hub:
         self.owner: dict[int, Owner] = {}
         self.backlog: deque[int] = deque()  # one-to-one: associations waiting for accept()
         self.pending: dict[int, list[Event]] = {}  # their events until then
+        self.peers: dict[int, tuple[str, int]] = {}  # their primary peer address at COMM_UP
         self.sockets = 1  # how many sockets use the endpoint
 
     def on_events(self, ep: Endpoint) -> None:
@@ -56,6 +57,9 @@ class Hub:
             ):
                 self.backlog.append(aid)  # a new association for accept()
                 self.pending[aid] = [ev]
+                a = ep.associations.get(aid)
+                if a is not None and a.pm.primary is not None:
+                    self.peers[aid] = (a.pm.primary, a.peer_port)
                 self.main._accept_ready()
             else:
                 self.main._deliver(ev)

@@ -391,7 +391,10 @@ class socket:
             self._wake()
         child = socket(self.family, C.SOCK_STREAM, stack=self._stack)
         child._attach(hub, aid, self._addrs, self._port)
-        return child, child.getpeername()
+        # The address is the one it had when it came up: the association may be over
+        # already, and then recv() still returns what it delivered, then b"" (as TCP does).
+        peer = hub.peers.pop(aid, None)
+        return child, peer if peer is not None else ("0.0.0.0", 0)
 
     def _attach(self, hub: Hub, aid: int, addrs: list[str], port: int) -> None:
         """Become the owner of association ``aid`` of ``hub`` (accept, peeloff)."""
