@@ -401,3 +401,18 @@ def test_accept_after_the_association_already_ended(net: Net) -> None:
     assert conn.recv(100) == b""
     conn.close()
     srv.close()
+
+
+def test_close_then_stack_close_still_delivers_and_shuts_down(net: Net) -> None:
+    srv = net.server()
+    cli = net.client()
+    cli.connectx([(S1, PORT)])
+    conn, _ = srv.accept()
+    conn.settimeout(WAIT)
+    cli.sendall(b"last words")
+    cli.close()
+    net.client_stack.close()  # right away: the queued send and the SHUTDOWN still go
+    assert conn.recv(100) == b"last words"
+    assert conn.recv(100) == b""  # and the SHUTDOWN completed before the stack stopped
+    conn.close()
+    srv.close()

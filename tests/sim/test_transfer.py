@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from sctpx import wire as w
-from sctpx.core import AssocChangeState, Config, State
+from sctpx.core import AssocChangeState, Config, PeerAddrChange, State
 from sctpx.core.events import DataReceived, SenderDry, SendFailed
 from sctpx.sim import ANY
 
@@ -207,3 +207,16 @@ def test_reply_of_full_fragments_is_not_held_behind_a_due_sack() -> None:  # §6
     p.net.poke(p.server)
     assert p.run_until(lambda: any(isinstance(e, DataReceived) for e in p.cevents), 2)
     assert p.net.now - t0 < 0.1  # not the 200 ms delayed SACK or a 30 s heartbeat later
+
+
+def test_acks_of_retransmissions_do_not_revive_a_dead_path() -> None:  # RFC 7829, Karn
+    cfg = Config(rto_initial=0.2, rto_min=0.2, rto_max=1.0, path_max_retrans=2)
+    p = make_pair(server_addrs=(P1, P2), client_cfg=cfg)
+    aid = start(p)
+    for i in range(3000):
+        p.client.send(aid, i.to_bytes(4, "big") * 250, p.net.now)
+    p.net.poke(p.client)
+    p.net.at(p.net.now + 0.1, lambda: p.net.blackhole(P1))
+    assert p.run_until(lambda: p.server_messages == 3000, 60)
+    states = [e.state.value for e in p.cevents if isinstance(e, PeerAddrChange) and e.address == P1]
+    assert states and "ADDR_AVAILABLE" not in states, states  # it failed, and stayed failed

@@ -155,8 +155,8 @@ class DataPath:
         self.sender.on_t3(ip)
         if p is not None:
             self.pm.path_timeout(p, now, count_assoc=True)  # E2, §8.1, §8.2
-            if p.reach is Reachability.PF:  # RFC 7829: probe it now, then every RTO
-                self.timers.start(("hb", ip), now)
+            if p.reach is Reachability.PF and not p.hb_outstanding:
+                self.timers.start(("hb", ip), now)  # RFC 7829: probe it now, then every RTO
         alt = self.pm.alternate(ip)
         self._rtx_dst = alt.ip if alt is not None else ip  # §6.4.1 E3
 

@@ -68,8 +68,17 @@ class PathManager:
         return best if best is not None else (p if p is not None and p.confirmed else None)
 
     def alternate(self, after: str | None) -> Path | None:
-        """A usable path other than ``after``, rotating in address order (§6.4 retransmissions)."""
-        order = [p for p in self.paths.values() if p.usable]
+        """A usable path other than ``after``, rotating in address order (§6.4 retransmissions).
+
+        RFC 7829 §5.1: an ACTIVE path first; if there is none, the potentially failed
+        one with the fewest errors.
+        """
+        usable = [p for p in self.paths.values() if p.usable]
+        active = [p for p in usable if p.reach is Reachability.ACTIVE]
+        if not active and usable:
+            best = min(usable, key=lambda p: (p.ip == after, p.error_count))
+            return best
+        order = active
         if not order:
             return None
         ips = [p.ip for p in order]

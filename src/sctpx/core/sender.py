@@ -347,10 +347,13 @@ class Sender:
         c.marked = False
         ip, sent_at = c.path, c.sent_at
         res.bytes_acked[ip] = res.bytes_acked.get(ip, 0) + c.size
-        latest = res.acked_paths.get(ip, 0.0)
-        res.acked_paths[ip] = sent_at if sent_at > latest else latest
-        if c.tx_count == 1 and ip not in res.rtt:  # Karn: only first transmissions
-            res.rtt[ip] = now - sent_at
+        if c.tx_count == 1:
+            # Only a chunk sent once says which path delivered it (Karn's ambiguity: a
+            # retransmitted one may have arrived by an earlier transmission elsewhere).
+            latest = res.acked_paths.get(ip, 0.0)
+            res.acked_paths[ip] = sent_at if sent_at > latest else latest
+            if ip not in res.rtt:  # Karn: RTT only from first transmissions
+                res.rtt[ip] = now - sent_at
         c.msg.chunks_left -= 1
 
     def _count_misses(self, htna: int, reported: int, advanced: bool, res: SackResult) -> None:

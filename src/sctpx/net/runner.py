@@ -41,6 +41,7 @@ class LoopRunner:
         self._name = name
         self._lock = threading.Lock()
         self._closed = False
+        self._finished = False  # the final cleanup has run
         self._thread: threading.Thread | None = None
         self._ident: int | None = None
         self._pending: set[concurrent.futures.Future[Any]] = set()
@@ -149,7 +150,9 @@ class LoopRunner:
             return
 
     def _guarded(self, fn: Callable[[], object]) -> None:
-        if self._closed:
+        # Work posted before close() still runs (it is ahead of the final cleanup in the
+        # loop's queue): a socket's last data and its SHUTDOWN are not lost.
+        if self._finished:
             return
         try:
             fn()
@@ -170,6 +173,7 @@ class LoopRunner:
             try:
                 cleanup()
             finally:
+                self._finished = True
                 if self._own:
                     loop.stop()  # run_forever returns after this callback; the thread ends
             return
@@ -179,6 +183,7 @@ class LoopRunner:
             try:
                 cleanup()
             finally:
+                self._finished = True
                 done.set()
                 if self._own:
                     loop.stop()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
 from ..core import Config, Endpoint
+from ..core.states import SHUTDOWN_STATES
 from ..core.types import Addr, Datagram, UnreachableKind
 from ..pcap import PcapWriter
 from . import icmp
@@ -286,9 +287,33 @@ class Stack:
             with contextlib.suppress(OSError, ValueError):
                 f.flush()
 
-    def close(self) -> None:
-        """Close every socket and stop the own loop thread; safe from any thread, idempotent."""
+    def close(self, linger: float = 2.0) -> None:
+        """Close every socket and stop the own loop thread; safe from any thread, idempotent.
+
+        From another thread, graceful SHUTDOWNs under way get up to ``linger`` seconds
+        to finish first, so a program that closes its sockets and then its stack (or
+        exits: the default stack is closed at exit) does not leave its peers hanging.
+        """
+        if not self._closed and not self._runner.on_loop_thread() and linger > 0:
+            self._linger(linger)
         self._runner.close(self._shutdown)
+
+    def _linger(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+
+        def busy(now: float) -> bool:
+            return any(
+                a.state in SHUTDOWN_STATES for e in self._eps.values()
+                for a in e.ep.associations.values()
+            )  # fmt: skip
+
+        while time.monotonic() < deadline:
+            try:
+                if not self.call(busy):
+                    return
+            except OSError:
+                return
+            time.sleep(0.01)
 
     def __enter__(self) -> Stack:
         return self
@@ -745,4 +770,5 @@ def default_stack() -> Stack:
     with _default_lock:
         if _default is None or _default.closed:
             _default = Stack()
+            atexit.register(_default.close)  # let last SHUTDOWNs finish at exit
         return _default
