@@ -294,7 +294,7 @@ class Stack:
         to finish first, so a program that closes its sockets and then its stack (or
         exits: the default stack is closed at exit) does not leave its peers hanging.
         """
-        if not self._closed and not self._runner.on_loop_thread() and linger > 0:
+        if self._eps and not self._closed and not self._runner.on_loop_thread() and linger > 0:
             self._linger(linger)
         self._runner.close(self._shutdown)
 
