@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="give up connecting after this long (default: the protocol's "
-        "own limit, about 21 s when nobody answers)",
+        "own limit when nobody answers: 243 s for one address)",
     )
     parser.add_argument(
         "-q",
