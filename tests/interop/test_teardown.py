@@ -13,7 +13,7 @@ import errno
 from pathlib import Path
 
 import sctpx
-from sctpx.testing import SctpPacket, tshark_fields
+from sctpx.testing import CaptureReport, SctpPacket, tshark_fields
 
 from .lab import A1, A2, B1, B2, ECHO_PORT, SX_UDP, TSCTP_PORT, US_UDP, WAIT, Lab
 from .remote import RemoteSocket, SctpxPeer
@@ -26,6 +26,11 @@ SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE, ABORT = 7, 8, 14, 6
 def chunk_order(packets: list[SctpPacket], *types: int) -> list[tuple[int, str]]:
     """(type, source) of each chunk of ``types`` in capture order."""
     return [(t, p.src) for p in packets for t in p.chunks if t in types]
+
+
+def ending(rep: CaptureReport) -> str:
+    """The packets that end associations, for assertion messages."""
+    return "\n".join(str(p) for p in rep.select(SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE, ABORT))
 
 
 def tags(path: Path) -> dict[str, list[str]]:
@@ -52,7 +57,8 @@ def test_a_sctpx_shuts_down_usrsctp_server(lab: Lab) -> None:
     wait_shutdown(s2)
     rep = lab.finish()
     order = chunk_order(rep.wire.packets, SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE, ABORT)
-    assert order == [(SHUTDOWN, A1), (SHUTDOWN_ACK, B1), (SHUTDOWN_COMPLETE, A1)] * 2
+    assert order == [(SHUTDOWN, A1), (SHUTDOWN_ACK, B1), (SHUTDOWN_COMPLETE, A1)] * 2, ending(
+        rep.wire)  # fmt: skip
 
 
 def start_client_to_sctpx(lab: Lab) -> tuple[Program, RemoteSocket, SctpxPeer]:
@@ -82,7 +88,7 @@ def test_b_usrsctp_client_shuts_down(lab: Lab) -> None:
     assert "SCTP_SHUTDOWN_COMP" in cli.text()
     rep = lab.finish()
     order = chunk_order(rep.wire.packets, SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE, ABORT)
-    assert order == [(SHUTDOWN, B1), (SHUTDOWN_ACK, A1), (SHUTDOWN_COMPLETE, B1)]
+    assert order == [(SHUTDOWN, B1), (SHUTDOWN_ACK, A1), (SHUTDOWN_COMPLETE, B1)], ending(rep.wire)
 
 
 def test_b_sctpx_server_shuts_down_usrsctp_client(lab: Lab) -> None:
@@ -95,7 +101,7 @@ def test_b_sctpx_server_shuts_down_usrsctp_client(lab: Lab) -> None:
     assert cli.wait(WAIT) == 0
     rep = lab.finish()
     order = chunk_order(rep.wire.packets, SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE, ABORT)
-    assert order == [(SHUTDOWN, A1), (SHUTDOWN_ACK, B1), (SHUTDOWN_COMPLETE, A1)]
+    assert order == [(SHUTDOWN, A1), (SHUTDOWN_ACK, B1), (SHUTDOWN_COMPLETE, A1)], ending(rep.wire)
 
 
 def test_a_sctpx_aborts_usrsctp_server(lab: Lab) -> None:
