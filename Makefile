@@ -32,9 +32,12 @@ test: $(STAMP) sysdeps lint
 demo: $(STAMP)
 	$(VPY) -m sctpx demo
 
+# compare.py installs what it compares against (aiortc via pip; libusrsctp-examples via apt
+# when root) and needs root for its set-up and black-hole rows; see docs/performance.md.
 bench: $(STAMP)
 	$(VPY) bench/wire.py
 	$(VPY) bench/core_transfer.py
+	$(VPY) bench/compare.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
