@@ -120,9 +120,20 @@ class Lab:
         """Stop everything, then check every capture with tshark (CRC32c on).
 
         Asserts no malformed packet, no bad checksum and no unknown chunk type
-        on the wire and in each sctpx pcap; returns the reports for more checks.
+        on the wire and in each sctpx pcap, and no exception inside sctpx (its
+        stack counts and logs those it swallows); returns the reports.
         """
+        stats = {}
+        for peer in self._peers:
+            if not peer.closed and peer.proc.poll() is None:
+                stats[peer.name] = peer.stats()
         self.stop()
+        for name, st in stats.items():
+            assert (st.core_errors, st.callback_errors) == (0, 0), f"{name}: {st}"
+        for peer in self._peers:
+            bad = [ln for ln in peer.log_text().splitlines()
+                   if " ERROR " in ln or ln.startswith("Traceback")]  # fmt: skip
+            assert not bad, f"{peer.name} logged errors:\n" + "\n".join(bad[:20])
         ports = (SX_UDP, US_UDP)
         wire = check_capture(self.capture.path, ports)
         reports = Reports(wire)

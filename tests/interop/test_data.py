@@ -12,6 +12,7 @@ import re
 import time
 
 import sctpx
+from sctpx.testing import tshark_fields
 
 from .lab import (
     A1,
@@ -228,8 +229,6 @@ def test_b_usrsctp_init_accepted_and_extensions_declined(lab: Lab) -> None:
     assert res.bytes == 2_000_000
     assert cli.wait(30) == 0
     rep = lab.finish()
-    from sctpx.testing import tshark_fields
-
     fields = ["sctp.chunk_type", "sctp.parameter_type", "sctp.supported_chunk_type",
               "sctp.adaptation_layer_indication"]  # fmt: skip
     init = tshark_fields(rep.wire.path, fields, "sctp.chunk_type == 1", (SX_UDP, US_UDP))

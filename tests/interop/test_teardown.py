@@ -29,8 +29,10 @@ def chunk_order(packets: list[SctpPacket], *types: int) -> list[tuple[int, str]]
 
 
 def ending(rep: CaptureReport) -> str:
-    """The packets that end associations, for assertion messages."""
-    return "\n".join(str(p) for p in rep.select(SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE, ABORT))
+    """The packets that end associations and what followed them, for assertion messages."""
+    ends = rep.select(SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE, ABORT)
+    after = [p for p in rep.packets if ends and p.time >= ends[0].time]
+    return "\n".join(f"{p} vtag={p.vtag:#010x}" for p in after[:30])
 
 
 def tags(path: Path) -> dict[str, list[str]]:
@@ -118,7 +120,7 @@ def test_a_sctpx_aborts_usrsctp_server(lab: Lab) -> None:
     wait_shutdown(s2)
     rep = lab.finish()
     aborts = rep.wire.select(ABORT)
-    assert [(p.src, p.dst) for p in aborts] == [(A1, B1)]
+    assert [(p.src, p.dst) for p in aborts] == [(A1, B1)], ending(rep.wire)
     t = tags(rep.wire.path)
     assert t["abort"] == [(t["init_ack"][0], "0")]  # usrsctp's tag, T bit clear
     assert chunk_order(rep.wire.packets, SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE) == [
@@ -134,8 +136,8 @@ def test_b_sctpx_server_aborts_usrsctp_client(lab: Lab) -> None:
     cli.wait_for(r"Association change SCTP_COMM_LOST.*ABORT = 0x06 0x00 0x00 0x08 0x00 0x0c "
                  r"0x00 0x04\.", WAIT)  # fmt: skip
     rep = lab.finish()
-    assert [(p.src, p.dst) for p in rep.wire.select(ABORT)] == [(A1, B1)]
-    assert not rep.wire.select(SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE)
+    assert [(p.src, p.dst) for p in rep.wire.select(ABORT)] == [(A1, B1)], ending(rep.wire)
+    assert not rep.wire.select(SHUTDOWN, SHUTDOWN_ACK, SHUTDOWN_COMPLETE), ending(rep.wire)
     inits = tshark_fields(rep.wire.path, ["sctp.init_initiate_tag"], "sctp.chunk_type == 1",
                           (SX_UDP, US_UDP))  # fmt: skip
     assert tags(rep.wire.path)["abort"] == [(int(inits[0][0], 16), "0")]
