@@ -410,6 +410,18 @@ class TestNet:
         match = ("-m", "statistic", "--mode", "random", "--probability", f"{probability:.6f}")
         self._state.losses[link.index] = self._rules(link, hosts or self.hosts, match)
 
+    def drop_every(self, link: Link, n: int, hosts: Sequence[Host] | None = None) -> None:
+        """Drop every ``n``-th packet arriving over ``link`` (iptables statistic, nth mode).
+
+        Deterministic loss: the same packets of a run are lost every time. Replaces an
+        earlier loss on the link; :meth:`clear_loss` ends it.
+        """
+        if n < 2:
+            raise ValueError("n must be at least 2")
+        self.clear_loss(link)
+        match = ("-m", "statistic", "--mode", "nth", "--every", str(n), "--packet", "0")
+        self._state.losses[link.index] = self._rules(link, hosts or self.hosts, match)
+
     def clear_loss(self, link: Link) -> None:
         self._unrule(self._state.losses.pop(link.index, []))
 
