@@ -179,8 +179,9 @@ def pattern(seed: int, size: int = 1 << 16) -> bytes:
 
 
 def send_bulk(sock: sctpx.socket, total: int, msglen: int = 1200, seed: int = 1,
-              stream: int = 0, close: bool = False) -> dict[str, Any]:  # fmt: skip
-    """Send ``total`` bytes in messages of ``msglen`` (pseudo-random content from ``seed``)."""
+              stream: int = 0, close: bool = False, ttl: int = 0) -> dict[str, Any]:  # fmt: skip
+    """Send ``total`` bytes in messages of ``msglen`` (pseudo-random content from ``seed``);
+    ``ttl``: PR-SCTP lifetime of each message in ms (0: reliable)."""
     block = pattern(seed)
     span = len(block) - msglen
     h = hashlib.sha256()
@@ -190,7 +191,7 @@ def send_bulk(sock: sctpx.socket, total: int, msglen: int = 1200, seed: int = 1,
     while n < total:
         off = (msgs * msglen) % span
         piece = block[off : off + min(msglen, total - n)]
-        sock.sctp_send(piece, stream=stream)
+        sock.sctp_send(piece, stream=stream, ttl=ttl)
         h.update(piece)
         n += len(piece)
         msgs += 1
