@@ -14,6 +14,7 @@ import sctpx
 from sctpx.testing import CaptureReport, tshark_fields
 
 from .lab import A1, A2, B1, B2, ECHO_PORT, SX_UDP, TSCTP_PORT, US_UDP, WAIT, Lab
+from .remote import C, Opt
 from .test_data import echo_round, messages, wait_shutdown
 from .usrsctp import TSCTP_RESULT
 
@@ -159,6 +160,25 @@ def test_a_listed_address_the_peer_lacks_is_dropped(lab: Lab) -> None:
     rep = lab.finish()
     assert not rep.stack.select(dst=ghost)  # never a packet to it
     assert not rep.wire.select(HEARTBEAT, src=A1) and not rep.wire.select(HEARTBEAT, src=A2)
+
+
+def test_a_idle_heartbeats_on_both_paths(lab: Lab) -> None:
+    lab.usrsctp_server("echo_server", str(US_UDP), str(SX_UDP))
+    s = lab.client(lab.sctpx())
+    # HB.interval 200 ms: a HEARTBEAT every RTO (1 s) ± 50 % + 200 ms on each idle path
+    s.setsockopt(C("IPPROTO_SCTP"), C("SCTP_PEER_ADDR_PARAMS"), Opt("PeerAddrParams",
+                 hbinterval=200))  # fmt: skip
+    s.connectx([(B1, ECHO_PORT), (B2, ECHO_PORT)])
+    time.sleep(3)
+    for ip in (B1, B2):
+        assert s.addr_info(ip, ECHO_PORT).state == sctpx.SCTP_ACTIVE
+    wait_shutdown(s)
+    rep = lab.finish()
+    hbs = heartbeat_infos(rep.wire)
+    for ours, theirs in ((A1, B1), (A2, B2)):
+        probes = [h for h in hbs if h[:3] == (ours, theirs, HEARTBEAT)]
+        assert len(probes) >= 2, hbs  # both paths, again and again
+        assert all((theirs, ours, HEARTBEAT_ACK, h[3]) in hbs for h in probes)  # all echoed
 
 
 # ----- failover -----
