@@ -169,7 +169,7 @@ def test_a_idle_heartbeats_on_both_paths(lab: Lab) -> None:
     s.setsockopt(C("IPPROTO_SCTP"), C("SCTP_PEER_ADDR_PARAMS"), Opt("PeerAddrParams",
                  hbinterval=200))  # fmt: skip
     s.connectx([(B1, ECHO_PORT), (B2, ECHO_PORT)])
-    time.sleep(3)
+    time.sleep(3.6)  # each interval is 0.7-1.7 s: two HEARTBEATs per path at the latest by 3.4 s
     for ip in (B1, B2):
         assert s.addr_info(ip, ECHO_PORT).state == sctpx.SCTP_ACTIVE
     wait_shutdown(s)
