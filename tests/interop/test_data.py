@@ -12,8 +12,6 @@ import re
 import time
 from pathlib import Path
 
-import pytest
-
 import sctpx
 from sctpx.testing import tshark_fields
 
@@ -331,11 +329,6 @@ def gap_sack_counts(pcap: Path, peer_ips: tuple[str, ...]) -> tuple[int, int, li
     return leaving_gap, sacks, runs
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "sctpx bug: one SACK per batch of datagrams read, not one per packet while a gap "
-    "persists (RFC 9260 §6.7): receiver.on_packet_done only sets sack_now and "
-    "datapath.flush makes a single SACK after the stack has read the whole batch, so "
-    "usrsctp gets fewer miss indications (§7.2.4 wants 3) and falls back to T3 (1 s)"))  # fmt: skip
 def test_b_sack_for_every_packet_while_a_gap_persists(lab: Lab) -> None:
     peer = lab.sctpx()
     srv = lab.server(peer, TSCTP_PORT)

@@ -296,7 +296,14 @@ class Endpoint:
             and packet.verification_tag == assoc.local_tag
         ):  # the data path: §8.5 tag check, nothing else to decide
             assoc.receive(packet, src, dst, now)
-            self._dirty[assoc.id] = assoc
+            d = assoc.data
+            if d is not None and d.receiver.sack_now and d.receiver.tsn_map.has_gaps():
+                # §6.7: while a gap persists, one SACK per packet, not one per batch read
+                # (the sender's fast retransmit counts them, §7.2.4).
+                self._dirty.pop(assoc.id, None)
+                assoc.flush(now)
+            else:
+                self._dirty[assoc.id] = assoc
             if assoc.state is State.CLOSED:
                 self._reindex(assoc)
             return
