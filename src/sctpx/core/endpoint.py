@@ -11,7 +11,6 @@ randomness from the injected generator.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import random
 import secrets
 from dataclasses import replace
@@ -27,6 +26,7 @@ from .events import DataReceived, Event
 from .handshake import Offer, init_defect, read_params, setup_params
 from .states import SETUP_STATES, State
 from .types import Addr, Datagram, UnreachableKind
+from .types import normalise_ip as _normalise
 
 # RFC 6458 §7.1: ids 0, 1, 2 are SCTP_FUTURE_ASSOC, SCTP_CURRENT_ASSOC, SCTP_ALL_ASSOC.
 FIRST_ASSOC_ID = 3
@@ -501,20 +501,6 @@ class Endpoint:
         if self._by_tag.get(old[2]) is a:
             del self._by_tag[old[2]]
         self.ctx.tags_in_use.discard(old[2])
-
-
-def _normalise(ip: str) -> str:
-    """Canonical text of an IPv4 or IPv6 address; ValueError if it is neither.
-
-    An IPv4-mapped IPv6 address becomes the IPv4 address it maps (INIT-04: an
-    IPv4 address is never sent as a mapped IPv6 one).
-    """
-    if not isinstance(ip, str):
-        raise ValueError(ip)
-    a = ipaddress.ip_address(ip)
-    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
-        return str(a.ipv4_mapped)
-    return str(a)
 
 
 def _check_config(cfg: Config) -> None:

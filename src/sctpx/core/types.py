@@ -11,6 +11,7 @@ destination (RFC 6951 §5.1) and puts it in every datagram it hands down.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from typing import Protocol
 
 IP = str
@@ -42,3 +43,18 @@ class Driver(Protocol):
     def get_timer(self) -> float | None: ...
 
     def handle_timer(self, now: float) -> None: ...
+
+
+def normalise_ip(ip: str) -> str:
+    """Canonical text of an IPv4 or IPv6 address; ValueError if it is neither.
+
+    An IPv4-mapped IPv6 address becomes the IPv4 address it maps (INIT-04: an
+    IPv4 address is never sent as a mapped IPv6 one). Scoped (``%``) addresses
+    are refused too.
+    """
+    if not isinstance(ip, str):
+        raise ValueError(ip)
+    a = ipaddress.ip_address(ip)
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)
+    return str(a)

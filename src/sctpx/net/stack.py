@@ -33,11 +33,11 @@ from typing import BinaryIO, TypeVar
 
 from ..core import Config, Endpoint
 from ..core.states import SHUTDOWN_STATES
-from ..core.types import Addr, Datagram, UnreachableKind
+from ..core.types import Addr, Datagram, UnreachableKind, normalise_ip
 from ..pcap import PcapWriter
 from . import icmp
 from .runner import LoopRunner, closed_error
-from .udp import MAX_DATAGRAM, UdpSocket, family_of, normalise_ip
+from .udp import MAX_DATAGRAM, UdpSocket, family_of
 
 T = TypeVar("T")
 log = logging.getLogger("sctpx.net")

@@ -12,7 +12,6 @@ kernel before the reader runs.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 
 from .icmp import IP_RECVERR, IPV6_RECVERR, SOL_IP, SOL_IPV6
@@ -25,19 +24,6 @@ SNDBUF = 1024 * 1024
 SO_RCVBUFFORCE = 33  # <asm-generic/socket.h>; not named by Python's socket module
 SO_SNDBUFFORCE = 32
 MAX_DATAGRAM = 65535
-
-
-def normalise_ip(ip: str) -> str:
-    """Canonical text of an IPv4 or IPv6 address (IPv4-mapped IPv6 -> IPv4), like the core.
-
-    Raises ValueError for anything else, including scoped (``%``) addresses.
-    """
-    if not isinstance(ip, str):
-        raise ValueError(ip)
-    a = ipaddress.ip_address(ip)
-    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
-        return str(a.ipv4_mapped)
-    return str(a)
 
 
 def family_of(ip: str) -> socket.AddressFamily:
