@@ -33,11 +33,16 @@ RTO = Config().rto_initial  # 1 s, also RTO.Min: every path's RTO in a lossless 
 class Tap:
     """A driver around an Endpoint: records each flush's datagrams, drops chosen arrivals."""
 
-    def __init__(self, ep: Endpoint) -> None:
+    def __init__(self, ep: Endpoint, net: Network) -> None:
         self.ep = ep
+        self.net = net
         self.batches: list[tuple[float, list[Datagram]]] = []
         self.drop: Callable[[w.Packet], bool] | None = None
         self.dropped: list[tuple[float, w.Packet]] = []
+        # True: every datagram arriving at one instant is handled before the endpoint
+        # sends anything, as the real stack does with a batch of ready datagrams.
+        self.coalesce = False
+        self._held = False
 
     def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
         if self.drop is not None:
@@ -46,6 +51,12 @@ class Tap:
                 self.dropped.append((now, pkt))
                 return
         self.ep.receive(data, src, dst, now)
+        if self.coalesce and not self._held:
+            self._held = True
+            self.net.after(0.0, self._release)  # after the other arrivals of this instant
+
+    def _release(self) -> None:
+        self._held = False  # the network flushes every driver after this callback
 
     def receive_unreachable(
         self, dst: Addr, kind: UnreachableKind, quoted: bytes, now: float
@@ -53,12 +64,16 @@ class Tap:
         self.ep.receive_unreachable(dst, kind, quoted, now)
 
     def datagrams_to_send(self, now: float) -> list[Datagram]:
+        if self._held:
+            return []
         out = self.ep.datagrams_to_send(now)
         if out:
             self.batches.append((now, out))
         return out
 
     def get_timer(self) -> float | None:
+        if self._held:
+            return None  # read again when the batch is released (the endpoint would flush)
         return self.ep.get_timer()
 
     def handle_timer(self, now: float) -> None:
@@ -87,7 +102,7 @@ class Sim:
             SPORT, list(server_addrs), rng=self.net.rng("server"), config=server_cfg
         )
         self.server.listen()
-        self.ctap, self.stap = Tap(self.client), Tap(self.server)
+        self.ctap, self.stap = Tap(self.client, self.net), Tap(self.server, self.net)
         ch.attach(CPORT, self.ctap)
         sh.attach(SPORT, self.stap)
         self.cevents: list[Event] = []
@@ -359,14 +374,45 @@ def test_nagle_bundles_small_messages_while_data_is_in_flight(nodelay: bool) -> 
     assert [e.data for e in sim.received()] == [b"m%d" % i for i in range(10)]
 
 
-@pytest.mark.parametrize("max_burst", [1, 2, 4])
-def test_max_burst_limits_new_data_packets_per_flush(max_burst: int) -> None:
-    # MTU 576: 520-byte messages make chunks of exactly one PMDCS (536), so the
-    # window can be used fully and grows in slow start; then after a pause a big
-    # send would go out at once, were it not for Max.Burst.
-    cfg = Config(mtu=576, max_burst=max_burst)
-    sim = Sim(client_cfg=cfg, server_cfg=Config(mtu=576))
-    sim.connect()
+def _record_sacks(sim: Sim) -> list[tuple[int, int]]:
+    """From now on, every SACK reaching the client as (index of the next flush, cum ack)."""
+    acks: list[tuple[int, int]] = []  # (index of the next flush, cum TSN ack)
+
+    def note(pkt: w.Packet) -> bool:
+        for c in pkt.chunks:
+            if isinstance(c, w.SackChunk):
+                assert not c.gap_blocks  # lossless: the cum ack says it all
+                acks.append((len(sim.ctap.batches), c.cum_tsn_ack))
+        return False
+
+    sim.ctap.drop = note
+    return acks
+
+
+def _bursts(sim: Sim, acks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """For every flush of the client: (packets of new DATA to its busiest destination,
+    packets the SACKs handled since the previous flush acknowledged). One chunk per
+    packet: 520-byte messages at MTU 576."""
+    seen: set[int] = set()
+    cum = sim.assoc().data.sender.initial_tsn - 1
+    freed: Counter[int] = Counter()
+    for i, c in acks:
+        freed[i] += (c - cum) & 0xFFFFFFFF
+        cum = c
+    out = []
+    for i, (_now, batch) in enumerate(sim.ctap.batches):
+        per_dst: Counter[str] = Counter()
+        for data, _src, dst in batch:
+            tsns = {c.tsn for c in w.decode_packet(data).chunks if isinstance(c, w.DataChunk)}
+            if tsns and not tsns & seen:
+                per_dst[dst[0]] += 1
+            seen |= tsns
+        out.append((max(per_dst.values(), default=0), freed[i]))
+    return out
+
+
+def _two_bursts(sim: Sim) -> None:
+    """400 messages, a pause, 400 more: the second lot meets a grown cwnd and no flight."""
     for i in range(400):
         sim.send(i.to_bytes(4, "big") * 130)
     sim.poke()
@@ -376,17 +422,56 @@ def test_max_burst_limits_new_data_packets_per_flush(max_burst: int) -> None:
         sim.send(i.to_bytes(4, "big") * 130)
     sim.poke()
     assert sim.run_until(lambda: len(sim.received()) == 800, 600)
-    seen: set[int] = set()
-    most = 0
-    for _now, batch in sim.ctap.batches:
-        per_dst: Counter[str] = Counter()
-        for data, _src, dst in batch:
-            tsns = {c.tsn for c in w.decode_packet(data).chunks if isinstance(c, w.DataChunk)}
-            if tsns and not tsns & seen:
-                per_dst[dst[0]] += 1
-            seen |= tsns
-        most = max([most, *per_dst.values()])
-    assert most == max_burst  # never more, and the limit was reached
+
+
+@pytest.mark.parametrize("coalesce", [False, True])
+@pytest.mark.parametrize("max_burst", [1, 2, 4])
+def test_max_burst_limits_new_packets_beyond_what_sacks_freed(
+    max_burst: int, coalesce: bool
+) -> None:
+    # §6.1 D: cwnd is lowered for the transmission to flightsize + Max.Burst x PMDCS,
+    # with the flight before the SACKs handled since the previous flush (what they
+    # acknowledged is the ack clock's to refill). MTU 576: 520-byte messages make
+    # chunks of exactly one PMDCS (536), one per packet, so packets count bytes.
+    cfg = Config(mtu=576, max_burst=max_burst)
+    sim = Sim(client_cfg=cfg, server_cfg=Config(mtu=576))
+    sim.ctap.coalesce = coalesce
+    sim.connect()
+    acks = _record_sacks(sim)
+    _two_bursts(sim)
+    bursts = _bursts(sim, acks)
+    beyond = [new - freed for new, freed in bursts if new]
+    assert max(beyond) == max_burst  # never more, and the limit was reached
+    if coalesce:  # several SACKs per flush: more than Max.Burst packets refill the window
+        assert max(new for new, _ in bursts) > max_burst + 2
+
+
+def test_flight_reaches_cwnd_when_sacks_arrive_in_batches() -> None:
+    # The real stack reads every ready datagram before it sends: several SACKs per
+    # flush. Max.Burst must not then cap each flush at a few packets, or the flight
+    # never fills cwnd and slow start (which needs a full cwnd, §7.2.1) stalls.
+    sim = Sim(client_cfg=Config(mtu=576), server_cfg=Config(mtu=576))
+    sim.ctap.coalesce = True
+    sim.connect()
+    sender = sim.assoc().data.sender
+    fill: list[tuple[int, int]] = []
+    flush = sim.ctap.datagrams_to_send
+
+    def watching(now: float) -> list[Datagram]:
+        out = flush(now)
+        t = sender.tx.get(P1)
+        if out and t is not None and sender.pending and not sender.has_rtx():
+            fill.append((t.flight, t.cc.cwnd))
+        return out
+
+    sim.ctap.datagrams_to_send = watching  # type: ignore[method-assign]
+    for i in range(2000):
+        sim.send(i.to_bytes(4, "big") * 130)
+    sim.poke()
+    assert sim.run_until(lambda: len(sim.received()) == 2000, 600)
+    pmdcs = 536
+    assert fill and all(cwnd - flight < pmdcs for flight, cwnd in fill), fill[:20]
+    assert sender.tx[P1].cc.cwnd > 40 * pmdcs  # slow start went on
 
 
 # ----- SACKs: delay and bundling (§6.2, §6.10) -----

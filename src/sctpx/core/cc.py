@@ -16,6 +16,7 @@ class CongestionControl(abc.ABC):
 
     cwnd: int
     ssthresh: int
+    mtu: int  # the path's maximum DATA chunk size (PMDCS), the unit of cwnd accounting
 
     @abc.abstractmethod
     def on_ack(self, bytes_acked: int, flight_before: int, in_fast_recovery: bool) -> None:

@@ -212,6 +212,7 @@ class DataPath:
         self._after_flush()
 
     def _after_flush(self) -> None:
+        self.sender.end_burst()
         if self.receiver.sack_deadline is not None:
             self.timers.start(("sack",), self.receiver.sack_deadline)
         if self._was_busy and self.sender.idle:
@@ -229,15 +230,19 @@ class DataPath:
         return p if p is not None else next(iter(self.pm.paths.values()))
 
     def _send_data(self, p: Path, first: list[w.Chunk], now: float, retransmit: bool) -> None:
-        """Up to Max.Burst packets to ``p``, the first one led by ``first`` (control chunks)."""
+        """Packets to ``p`` as cwnd, rwnd and Max.Burst allow, the first one led by ``first``
+        (control chunks). Max.Burst is applied to the bytes (Sender.burst_limit), not as a
+        count of packets per flush; every pass of the loop takes data or ends it."""
         s = self.sender
         limit = s.max_packet(p.ip) - 12
         room = limit - sum([_size(c) for c in first])
         t3 = ("t3", p.ip)
         nagle = not self.cfg.nodelay  # SCTP_NODELAY off: a part-filled packet may wait
+        burst = 0
         if not retransmit:
             s.idle_decay(p.ip, now, p.rto.rto)
-        for _ in range(self.cfg.max_burst):
+            burst = s.burst_limit(p.ip)  # §6.1 D
+        while True:
             if retransmit:
                 fast = self._fast_rtx_now  # §7.2.4 step 3: ignores cwnd
                 chunks: list[w.Chunk] = list(s.take_retransmissions(p.ip, room, now, fast))
@@ -245,7 +250,7 @@ class DataPath:
             elif not s.pending or (nagle and not first and s.nagle_holds(room)):
                 chunks = []
             else:
-                chunks = list(s.take_new(p.ip, room, now))
+                chunks = list(s.take_new(p.ip, room, now, burst))
             if not chunks:
                 if first and room < limit:
                     # The control chunks left too little room for a full chunk: they go

@@ -82,6 +82,9 @@ class PathTx:
     cc: CongestionControl
     flight: int = 0
     last_sent: float = 0.0
+    # §6.1 D: the flight before the SACKs handled since the last flush (0: none). What
+    # they acknowledged may be refilled; Max.Burst bounds only the growth beyond it.
+    burst_base: int = 0
 
 
 class Sender:
@@ -220,11 +223,14 @@ class Sender:
             out.append(c.data)
         return out
 
-    def take_new(self, ip: str, room: int, now: float) -> list[w.DataChunk]:
-        """New chunks for ``ip`` within ``room``, its cwnd and the peer's window (§6.1 A, B)."""
+    def take_new(
+        self, ip: str, room: int, now: float, burst_limit: int | None = None
+    ) -> list[w.DataChunk]:
+        """New chunks for ``ip`` within ``room``, its cwnd and the peer's window (§6.1 A, B);
+        ``burst_limit`` lowers cwnd for this call only (Max.Burst, §6.1 D)."""
         out: list[w.DataChunk] = []
         t = self.path_tx(ip)
-        cwnd = t.cc.cwnd
+        cwnd = t.cc.cwnd if burst_limit is None else min(t.cc.cwnd, burst_limit)
         rwnd = self.peer_rwnd
         pending = self.pending
         while pending and room > 0:
@@ -260,6 +266,24 @@ class Sender:
             out.append(c.data)
         self.peer_rwnd = max(0, rwnd)  # §6.1: what we sent shrinks it until the next SACK
         return out
+
+    def burst_limit(self, ip: str) -> int:
+        """§6.1 D, applied by lowering cwnd for this transmission only:
+        ``cwnd = flightsize + Max.Burst * PMDCS`` when that is smaller.
+
+        The flightsize is the one *before* the SACKs handled since the last flush
+        (:attr:`PathTx.burst_base`): a driver that reads a batch of datagrams handles
+        several SACKs before it sends, and what they acknowledged is the ack clock's
+        to refill. Taking the flight after them would let at most Max.Burst packets
+        out per batch, and the flight would never reach cwnd on a fast link.
+        """
+        t = self.path_tx(ip)
+        return max(t.burst_base, t.flight) + self.cfg.max_burst * t.cc.mtu
+
+    def end_burst(self) -> None:
+        """A flush is over: the next one counts from the flight it leaves."""
+        for t in self.tx.values():
+            t.burst_base = 0
 
     def _transmit(self, c: OutChunk, ip: str, t: PathTx, now: float) -> None:
         c.path = ip
@@ -328,6 +352,10 @@ class Sender:
         self.peer_rwnd = max(0, sack.a_rwnd - self.flight())  # §6.2.1
         self.advertised_rwnd = sack.a_rwnd
         in_recovery = self.fast_recovery_exit is not None
+        for ip, f in flight_before.items():
+            t = self.tx[ip]
+            if f > t.burst_base:
+                t.burst_base = f  # §6.1 D, see burst_limit
         for ip, acked in res.bytes_acked.items():  # §7.2.4 note: growth before any cut
             t = self.path_tx(ip)
             t.cc.on_ack(acked, flight_before.get(ip, 0), in_recovery)
