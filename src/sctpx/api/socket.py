@@ -34,6 +34,7 @@ from ..core import (
 from ..core.errors import UsageError
 from ..core.events import AdaptationIndication, DataReceived
 from . import constants as C
+from .batch import Batch
 from .hub import Hub
 from .options import SCTP_PR_SCTP_TTL, NxtInfo, PrInfo, RcvInfo, SndInfo, Subscriptions
 
@@ -92,6 +93,7 @@ class socket:
         self.type = type
         self.proto = C.IPPROTO_SCTP
         self._stack_arg = stack
+        self._batch_obj: Batch | None = None
         self._cond = threading.Condition()
         self._user, self._signal = _socket.socketpair()
         self._user.setblocking(False)
@@ -126,6 +128,13 @@ class socket:
 
             self._stack_arg = default_stack()
         return self._stack_arg
+
+    @property
+    def _batch(self) -> Batch:
+        """Sends and receive-window updates go to the stack's thread through this."""
+        if self._batch_obj is None:
+            self._batch_obj = Batch(self._stack)
+        return self._batch_obj
 
     def _check_open(self) -> None:
         if self._closed:
@@ -451,7 +460,7 @@ class socket:
                 ep.send(aid, msg, now, stream=stream, ppid=ppid, unordered=unordered,
                         context=context, ttl=t)  # fmt: skip
 
-        self._stack.call_soon(queue)
+        self._batch.post(queue)
         self._unchecked += len(msg)
         if self._unchecked > self._cfg.a_rwnd:
             self._unchecked = 0
@@ -524,7 +533,7 @@ class socket:
             self._wake()
         if isinstance(ev, DataReceived) and self._hub is not None and self._hub.ep is not None:
             ep, n, aid = self._hub.ep, len(ev.data), ev.assoc_id
-            self._stack.call_soon(lambda now: ep.consumed(aid, n))
+            self._batch.post(lambda now: ep.consumed(aid, n))
         return ev
 
     def sctp_recvmsg(
