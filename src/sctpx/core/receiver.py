@@ -187,7 +187,9 @@ class Receiver:
         self._frag_data: dict[int, bytes] = {}
         self._first_heap: list[int] = []
         # Ordering (§6.6): next expected SSN per inbound stream; complete messages held.
-        self._next_ssn = [0] * inbound_streams
+        # Only streams that carried ordered data have an entry (a peer may announce
+        # 65,535 streams: a list would cost 512 KiB per association).
+        self._next_ssn: dict[int, int] = {}
         self._held_ssn: dict[int, dict[int, ReceivedMessage]] = {}
         self._ready: list[ReceivedMessage] = []
         # Delayed SACK (§6.2).
@@ -223,7 +225,7 @@ class Receiver:
 
     def next_ssn(self, stream_id: int) -> int:
         """The SSN the given inbound stream delivers next."""
-        return self._next_ssn[stream_id]
+        return self._next_ssn.get(stream_id, 0)
 
     def check_invariants(self) -> None:
         """Raise AssertionError if the byte count or the reassembly indexes disagree (tests)."""
@@ -343,7 +345,7 @@ class Receiver:
             self.stats.messages += 1
             return
         sid, ssn = msg.stream_id, msg.ssn
-        expected = self._next_ssn[sid]
+        expected = self._next_ssn.get(sid, 0)
         if ssn == expected:
             self._ready.append(msg)
             self.stats.messages += 1
@@ -362,7 +364,7 @@ class Receiver:
     def _release(self, sid: int) -> None:
         """Deliver the held messages of a stream that are now in sequence."""
         held = self._held_ssn[sid]
-        expected = self._next_ssn[sid]
+        expected = self._next_ssn.get(sid, 0)
         ready = self._ready
         while (msg := held.pop(expected, None)) is not None:
             ready.append(msg)
@@ -499,7 +501,7 @@ class Receiver:
 
     def _skip_stream(self, sid: int, ssn: int) -> None:
         """§3.6: deliver held messages of ``sid`` up to ``ssn``, then expect ``ssn`` + 1."""
-        expected = self._next_ssn[sid]
+        expected = self._next_ssn.get(sid, 0)
         span = (ssn - expected) & SSN_MASK
         if span >= SSN_HALF:
             return  # already past that SSN

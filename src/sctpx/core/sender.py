@@ -114,7 +114,7 @@ class Sender:
         self.outstanding: dict[int, OutChunk] = {}
         self.rtx_heap: list[int] = []
         self.tx: dict[str, PathTx] = {}
-        self.next_ssn = [0] * outbound_streams
+        self.next_ssn: dict[int, int] = {}  # streams used so far (up to 65,535 may be)
         self.fast_recovery_exit: int | None = None
         self.forward_tsn_due = False
         self.abandoned_streams: dict[int, int] = {}  # stream -> highest abandoned SSN
@@ -253,7 +253,7 @@ class Sender:
             seq = c.seq = self.next_seq
             self.next_seq = seq + 1
             if m.ssn < 0:  # §6.6: the stream sequence number, at first transmission
-                m.ssn = self.next_ssn[m.stream_id]
+                m.ssn = self.next_ssn.get(m.stream_id, 0)
                 self.next_ssn[m.stream_id] = (m.ssn + 1) & 0xFFFF
             c.data = w.DataChunk(self.tsn(seq), m.stream_id, m.ssn, m.ppid,
                                  m.data[c.begin : c.end], c.flags)  # fmt: skip
