@@ -407,6 +407,10 @@ def main() -> None:
 
         prof = cProfile.Profile()
         prof.enable()
+    if os.environ.get("SCTPX_BENCH_UVLOOP") == "1":  # compare.py's "uvloop" rows
+        import uvloop
+
+        uvloop.install()
     try:
         if asyncio.iscoroutinefunction(fn):
             asyncio.run(fn(args))

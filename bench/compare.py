@@ -53,9 +53,10 @@ from _sniff import Sniffer
 
 IS_ROOT = os.geteuid() == 0
 SIZES = (1200, 8000)
-STACKS = ("sctpx", "sctpx-sock", "usrsctp", "aiortc")
+STACKS = ("sctpx", "sctpx-uvloop", "sctpx-sock", "usrsctp", "aiortc")
 LABEL = {
     "sctpx": "sctpx (aio)",
+    "sctpx-uvloop": "sctpx (aio, uvloop)",
     "sctpx-sock": "sctpx (sockets API)",
     "usrsctp": "usrsctp tsctp",
     "aiortc": "aiortc (UDP, no DTLS)",
@@ -166,17 +167,18 @@ def ensure_deps(install: bool) -> list[str]:
             notes.append(
                 "usrsctp: /usr/lib/usrsctp/tsctp missing (apt install libusrsctp-examples)"
             )
-    if importlib.util.find_spec("aiortc") is None:
-        if install:
-            with contextlib.suppress(subprocess.SubprocessError, OSError):
-                subprocess.run(
-                    [sys.executable, "-m", "pip", "install", "-q", "aiortc"],
-                    capture_output=True,
-                    timeout=600,
-                )
-            importlib.invalidate_caches()
-        if importlib.util.find_spec("aiortc") is None:
-            notes.append("aiortc: not installed (pip install aiortc)")
+    for pkg in ("aiortc", "uvloop"):
+        if importlib.util.find_spec(pkg) is None:
+            if install:
+                with contextlib.suppress(subprocess.SubprocessError, OSError):
+                    subprocess.run(
+                        [sys.executable, "-m", "pip", "install", "-q", pkg],
+                        capture_output=True,
+                        timeout=600,
+                    )
+                importlib.invalidate_caches()
+            if importlib.util.find_spec(pkg) is None:
+                notes.append(f"{pkg}: not installed (pip install {pkg})")
     return notes
 
 
@@ -220,8 +222,12 @@ def run_bulk(stack: str, size: int, seconds: float) -> Bulk:
     if stack == "usrsctp":
         t = _usrsctp.bulk(size, seconds)
         return Bulk(t.bytes * 8 / t.seconds / 1e6, t.messages / t.seconds, t.cpu / t.messages * 1e6)
-    kind = {"sctpx": "sctpx", "sctpx-sock": "sock", "aiortc": "aiortc"}[stack]
-    return run_worker_pair(kind, size, seconds)
+    kind = {"sctpx": "sctpx", "sctpx-uvloop": "sctpx", "sctpx-sock": "sock", "aiortc": "aiortc"}
+    os.environ["SCTPX_BENCH_UVLOOP"] = "1" if stack == "sctpx-uvloop" else "0"  # workers inherit
+    try:
+        return run_worker_pair(kind[stack], size, seconds)
+    finally:
+        del os.environ["SCTPX_BENCH_UVLOOP"]
 
 
 def bulk_section(table: Table, stacks: list[str], reps: int, seconds: float) -> None:
@@ -254,11 +260,15 @@ def bulk_section(table: Table, stacks: list[str], reps: int, seconds: float) -> 
                 table.add(case, LABEL[stack], vals, unit, note)
             if what != "Mbit/s" or "sctpx" not in stacks:
                 continue
-            for other in ("usrsctp", "aiortc"):
-                if other in stacks:
-                    pairs = zip(got[(size, "sctpx")], got[(size, other)], strict=True)
+            for mine, other, who in (
+                ("sctpx", "usrsctp", "sctpx / usrsctp"),
+                ("sctpx", "aiortc", "sctpx / aiortc"),
+                ("sctpx-sock", "usrsctp", "sctpx sockets API / usrsctp"),
+            ):
+                if mine in stacks and other in stacks:
+                    pairs = zip(got[(size, mine)], got[(size, other)], strict=True)
                     r = [a.mbps / b.mbps for a, b in pairs if a is not None and b is not None]
-                    table.ratio(case, f"sctpx / {other}", r, "per run")
+                    table.ratio(case, who, r, "per run")
     r12u = _ratios(table, "bulk 1200 B, Mbit/s", "sctpx / usrsctp")
     r12a = _ratios(table, "bulk 1200 B, Mbit/s", "sctpx / aiortc")
     table.targets.append(_target("bulk 1200 B >= 1.0x usrsctp", r12u, 1.0, True, "x"))
@@ -601,7 +611,12 @@ def main(argv: list[str] | None = None) -> int:
     notes = ensure_deps(not args.no_install)
     have_usr = _usrsctp.available()
     have_aiortc = importlib.util.find_spec("aiortc") is not None
-    stacks = [s for s in STACKS if (s != "usrsctp" or have_usr) and (s != "aiortc" or have_aiortc)]
+    have = {
+        "usrsctp": have_usr,
+        "aiortc": have_aiortc,
+        "sctpx-uvloop": importlib.util.find_spec("uvloop") is not None,
+    }
+    stacks = [s for s in STACKS if have.get(s, True)]
     started = machine()
     table = Table()
     steps: list[tuple[str, Callable[[], None]]] = [
