@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import random
 from collections import deque
 from dataclasses import dataclass, field
 
 from .. import wire as w
+from ..wire.ipaddr import pack_ip
 from .config import Config
 from .cookie import CookieJar
 from .events import Event
@@ -31,6 +31,7 @@ class EndpointContext:
     out: list[Datagram] = field(default_factory=list)
     events: deque[Event] = field(default_factory=deque)
     tags_in_use: set[int] = field(default_factory=set)
+    _families: frozenset[int] | None = None  # of ``addresses``, which never change
 
     def new_tag(self) -> int:
         """A random Verification Tag, never 0 (RFC 9260 §5.3.1) and not in use here."""
@@ -40,7 +41,9 @@ class EndpointContext:
                 return tag
 
     def families(self) -> frozenset[int]:
-        return frozenset(6 if ":" in a else 4 for a in self.addresses)
+        if self._families is None:
+            self._families = frozenset(6 if ":" in a else 4 for a in self.addresses)
+        return self._families
 
     def source_for(self, peer_ip: str) -> str:
         """Our address for a peer address we have not heard from yet.
@@ -51,13 +54,15 @@ class EndpointContext:
         bound. Once the peer has reached us from ``peer_ip`` the path uses the
         address it reached (PathManager.source).
         """
-        peer = ipaddress.ip_address(peer_ip)
+        peer = pack_ip(peer_ip)
+        bits = len(peer) * 8
         best, best_len = self.addresses[0], -1
         for a in self.addresses:
-            mine = ipaddress.ip_address(a)
-            if mine.version != peer.version:
+            mine = pack_ip(a)
+            if len(mine) != len(peer):
                 continue
-            common = mine.max_prefixlen - (int(mine) ^ int(peer)).bit_length()
+            diff = int.from_bytes(mine, "big") ^ int.from_bytes(peer, "big")
+            common = bits - diff.bit_length()
             if common > best_len:
                 best, best_len = a, common
         return best

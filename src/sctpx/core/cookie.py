@@ -8,12 +8,12 @@ rotation never rejects a cookie in flight.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import ipaddress
 import random
 import struct
 from dataclasses import dataclass
+
+from ..wire.ipaddr import pack_ip, unpack_ip
 
 _VERSION = 1
 _FIXED = struct.Struct("!BdIIIIIIIHHHHIIHHBH")
@@ -52,7 +52,7 @@ class CookieState:
 
 
 def _pack_ip(ip: str) -> bytes:
-    b = ipaddress.ip_address(ip).packed
+    b = pack_ip(ip)
     return bytes([len(b)]) + b
 
 
@@ -62,7 +62,7 @@ def _unpack_ips(data: bytes, off: int, count: int) -> tuple[tuple[str, ...], int
         n = data[off]
         if n not in (4, 16) or off + 1 + n > len(data):
             raise ValueError("bad address in cookie")
-        out.append(str(ipaddress.ip_address(data[off + 1 : off + 1 + n])))
+        out.append(unpack_ip(data[off + 1 : off + 1 + n]))
         off += 1 + n
     return tuple(out), off
 
@@ -85,7 +85,7 @@ class CookieJar:
 
     @staticmethod
     def _mac(secret: bytes, body: bytes) -> bytes:
-        return hmac.new(secret, body, hashlib.sha256).digest()
+        return hmac.digest(secret, body, "sha256")  # the one-shot C path: ~4x hmac.new
 
     def make(self, s: CookieState, now: float) -> bytes:
         """§5.1.3: serialise ``s`` and append its MAC."""

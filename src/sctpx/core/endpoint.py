@@ -23,7 +23,7 @@ from .context import EndpointContext
 from .cookie import CookieJar, CookieState
 from .errors import UsageError, einval
 from .events import DataReceived, Event
-from .handshake import Offer, init_defect, read_params, setup_params
+from .handshake import InitParams, Offer, init_defect, read_params, setup_params
 from .states import SETUP_STATES, State
 from .types import Addr, Datagram, UnreachableKind
 from .types import normalise_ip as _normalise
@@ -339,8 +339,8 @@ class Endpoint:
         if packet.verification_tag != 0 or len(packet.chunks) != 1 or init.initiate_tag == 0:
             self.dropped += 1  # §8.5.1 A; §3.3.2: an Initiate Tag of 0 is silently discarded
             return
+        p = read_params(init.params, self.ctx.families())
         if assoc is None:
-            p = read_params(init.params, self.ctx.families())
             for ip in p.addresses:  # §5.2: from an address of an existing association?
                 assoc = self._by_peer.get((ip, packet.src_port))
                 if assoc is not None:
@@ -348,7 +348,7 @@ class Endpoint:
         if assoc is not None:
             offer = assoc.on_init(init, src, dst, now)
             if offer is not None:
-                self._send_init_ack(packet, init, offer, src, dst, now, assoc)
+                self._send_init_ack(packet, init, p, offer, src, dst, now, assoc)
             self._reindex(assoc)
             return
         if not self.listening:  # §8.4 rule 3: ABORT, tag = Initiate Tag, T bit 0
@@ -356,14 +356,13 @@ class Endpoint:
             return
         # §5.1 B: answer statelessly; nothing is kept until a valid COOKIE ECHO.
         offer = Offer(self.ctx.new_tag(), self.ctx.rng.getrandbits(32))
-        self._send_init_ack(packet, init, offer, src, dst, now, None)
+        self._send_init_ack(packet, init, p, offer, src, dst, now, None)
 
     def _send_init_ack(
-        self, packet: w.Packet, init: w.InitChunk, offer: Offer, src: Addr, dst: Addr,
-        now: float, assoc: Association | None,
+        self, packet: w.Packet, init: w.InitChunk, p: InitParams, offer: Offer, src: Addr,
+        dst: Addr, now: float, assoc: Association | None,
     ) -> None:  # fmt: skip
         cfg = assoc.cfg if assoc is not None else self.ctx.cfg
-        p = read_params(init.params, self.ctx.families())
         defect = init_defect(init, p)
         if defect is not None:
             self._send_abort(packet.src_port, init.initiate_tag, src, dst, defect)

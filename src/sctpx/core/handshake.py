@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .. import wire as w
 
@@ -13,8 +13,8 @@ I_DATA = 64
 
 
 def family(ip: str) -> int:
-    """4 or 6."""
-    return ipaddress.ip_address(ip).version
+    """4 or 6 (of an address in canonical text form, as the core keeps them)."""
+    return 6 if ":" in ip else 4
 
 
 def address_param(ip: str) -> w.Param:
@@ -92,6 +92,12 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
 
 def setup_params(local_addrs: list[str], *, pr_sctp: bool, interleaving: bool) -> list[w.Param]:
     """Optional parameters of our INIT or INIT ACK (§3.3.2.1, INIT-04, INIT-05, INIT-08)."""
+    return list(_setup_params(tuple(local_addrs), pr_sctp, interleaving))
+
+
+@lru_cache(maxsize=256)  # the same for every INIT ACK of an endpoint: built once
+def _setup_params(local_addrs: tuple[str, ...], pr_sctp: bool, interleaving: bool
+                  ) -> tuple[w.Param, ...]:  # fmt: skip
     params: list[w.Param] = []
     if len(local_addrs) > 1:  # a single-homed endpoint lists none (NAT friendly)
         params += [address_param(a) for a in local_addrs]
@@ -102,7 +108,7 @@ def setup_params(local_addrs: list[str], *, pr_sctp: bool, interleaving: bool) -
         params.append(w.SupportedExtensionsParam(tuple(exts)))
     if pr_sctp:
         params.append(w.ForwardTsnSupportedParam())
-    return params
+    return tuple(params)
 
 
 def init_ack_defect(chunk: w.InitAckChunk, p: InitParams) -> tuple[w.Cause, ...] | None:

@@ -6,15 +6,16 @@ an RTT sample and check the nonce. Its layout is ours alone.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
+
+from ..wire.ipaddr import pack_ip, unpack_ip
 
 _HB = struct.Struct("!BdQ")  # version, send time, nonce; then the path's address
 _VERSION = 1
 
 
 def encode_info(ip: str, sent_at: float, nonce: int) -> bytes:
-    return _HB.pack(_VERSION, sent_at, nonce) + ipaddress.ip_address(ip).packed
+    return _HB.pack(_VERSION, sent_at, nonce) + pack_ip(ip)
 
 
 def decode_info(info: bytes) -> tuple[str, float, int] | None:
@@ -25,4 +26,4 @@ def decode_info(info: bytes) -> tuple[str, float, int] | None:
     version, sent_at, nonce = _HB.unpack_from(info)
     if version != _VERSION:
         return None
-    return str(ipaddress.ip_address(info[_HB.size :])), sent_at, nonce
+    return unpack_ip(info[_HB.size :]), sent_at, nonce

@@ -307,8 +307,12 @@ class Sender:
             return False
         if self.pending[0].flags & w.FLAG_BEGIN == 0:
             return False
-        queued = sum(c.size for _, c in zip(range(64), self.pending, strict=False))
-        return queued < room
+        queued = 0
+        for c in self.pending:  # stops once a packet's worth is queued (≤ room / 17 chunks)
+            queued += c.size
+            if queued >= room:
+                return False
+        return True
 
     # ----- acknowledgements (§6.2.1) -----
 

@@ -7,12 +7,12 @@ says what RFC 9260 §3.2.1 wants done with it.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
 from .errors import ParseError
+from .ipaddr import pack_ipv4, pack_ipv6, unpack_ip
 from .tlv import U32, UnknownAction, encode_tlv, iter_tlvs, param_action
 
 
@@ -39,13 +39,13 @@ class IPv4AddressParam:
     address: str
 
     def value(self) -> bytes:
-        return ipaddress.IPv4Address(self.address).packed
+        return pack_ipv4(self.address)
 
     @classmethod
     def from_value(cls, v: bytes) -> IPv4AddressParam:
         if len(v) != 4:
             raise ParseError(f"IPv4 Address parameter: {len(v)} value bytes, want 4")
-        return cls(str(ipaddress.IPv4Address(v)))
+        return cls(unpack_ip(v))
 
 
 @dataclass(slots=True)
@@ -56,13 +56,13 @@ class IPv6AddressParam:
     address: str
 
     def value(self) -> bytes:
-        return ipaddress.IPv6Address(self.address).packed
+        return pack_ipv6(self.address)
 
     @classmethod
     def from_value(cls, v: bytes) -> IPv6AddressParam:
         if len(v) != 16:
             raise ParseError(f"IPv6 Address parameter: {len(v)} value bytes, want 16")
-        return cls(str(ipaddress.IPv6Address(v)))
+        return cls(unpack_ip(v))
 
 
 @dataclass(slots=True)
