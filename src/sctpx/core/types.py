@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+from functools import lru_cache
 from typing import Protocol
 
 IP = str
@@ -52,8 +53,13 @@ def normalise_ip(ip: str) -> str:
     IPv4 address is never sent as a mapped IPv6 one). Scoped (``%``) addresses
     are refused too.
     """
-    if not isinstance(ip, str):
+    if not isinstance(ip, str):  # also keeps unhashable arguments away from the cache
         raise ValueError(ip)
+    return _normalise(ip)
+
+
+@lru_cache(maxsize=64)  # pure; every connectx and endpoint normalises the same few addresses
+def _normalise(ip: str) -> str:
     a = ipaddress.ip_address(ip)
     if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
         return str(a.ipv4_mapped)

@@ -35,7 +35,7 @@ from ..core import Config, Endpoint
 from ..core.states import SHUTDOWN_STATES
 from ..core.types import Addr, Datagram, UnreachableKind, normalise_ip
 from ..pcap import PcapWriter
-from . import icmp
+from . import icmp, udp
 from .runner import LoopRunner, closed_error
 from .udp import MAX_DATAGRAM, UdpSocket, family_of
 
@@ -230,9 +230,7 @@ class Stack:
             ip = normalise_ip(peer_ip)
         except ValueError:
             raise OSError(errno.EINVAL, f"not an IP address: {peer_ip!r}") from None
-        with socket.socket(family_of(ip), socket.SOCK_DGRAM) as s:
-            s.connect((ip, 9))  # a UDP connect only picks the route and source
-            return normalise_ip(s.getsockname()[0])
+        return normalise_ip(udp.route_source(ip))
 
     # ------------------------------------------------------------------ testing aids
 
