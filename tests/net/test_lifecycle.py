@@ -115,6 +115,34 @@ def test_route_source() -> None:
     assert Stack.route_source("::ffff:127.0.0.5") == "127.0.0.1"
 
 
+def test_route_source_from_many_threads_and_a_forked_child() -> None:
+    # One kept socket per family and process answers every lookup (net/udp.py): threads
+    # take turns, and a forked child makes its own instead of connecting the parent's.
+    import os
+    import threading
+
+    wrong: list[str] = []
+
+    def lookups() -> None:
+        for _ in range(300):
+            for ip, want in (("127.0.0.9", "127.0.0.1"), ("::1", "::1")):
+                if (got := Stack.route_source(ip)) != want:
+                    wrong.append(got)
+
+    ts = [threading.Thread(target=lookups) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    assert not wrong
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if its lookups are right
+        ok = Stack.route_source("127.0.0.3") == "127.0.0.1" and Stack.route_source("::1") == "::1"
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_close_is_idempotent_and_safe_from_anywhere(pair: Pair) -> None:
     pair.establish()
     stacks = [pair.client, pair.server]

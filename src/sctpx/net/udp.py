@@ -12,6 +12,7 @@ kernel before the reader runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 
@@ -85,22 +86,24 @@ class UdpSocket:
 # One unbound UDP socket per family for route lookups, connected again for each: a
 # UDP connect() only asks the routing table (nothing is sent), and keeping the socket
 # saves its creation and closing (two of four syscalls) on every connectx.
+# Keyed by process too: after a fork, parent and child must not connect one socket.
 _route_lock = threading.Lock()
-_route_socks: dict[socket.AddressFamily, socket.socket] = {}
+_route_socks: dict[tuple[int, socket.AddressFamily], socket.socket] = {}
 
 
 def route_source(ip: str) -> str:
     """The local address the OS would use to reach ``ip`` (canonical text); OSError if none."""
     fam = family_of(ip)
+    key = (os.getpid(), fam)
     with _route_lock:
-        s = _route_socks.get(fam)
+        s = _route_socks.get(key)
         if s is None:
-            s = _route_socks[fam] = socket.socket(fam, socket.SOCK_DGRAM)
+            s = _route_socks[key] = socket.socket(fam, socket.SOCK_DGRAM)
         try:
             s.connect((ip, 9))
             return str(s.getsockname()[0])
         except OSError:
             # A failed connect may leave the socket in any state: start afresh next time.
-            del _route_socks[fam]
+            del _route_socks[key]
             s.close()
             raise
