@@ -28,9 +28,9 @@ class CountingStack:
         self.stack = stack
         self.posted = 0
 
-    def call_soon(self, fn: object) -> None:
+    def call_soon(self, fn: object, endpoint: object = None) -> None:
         self.posted += 1
-        self.stack.call_soon(fn)  # type: ignore[arg-type]
+        self.stack.call_soon(fn, endpoint=endpoint)  # type: ignore[arg-type]
 
 
 def test_calls_run_in_order_on_the_loop_thread_with_few_wakeups(stack: Stack) -> None:
@@ -88,3 +88,18 @@ def test_posts_from_many_threads_all_run_once(stack: Stack) -> None:
     assert len(seen) == 4 * per_thread
     for t in range(4):  # each thread's own calls keep their order
         assert [i for tt, i in seen if tt == t] == list(range(per_thread))
+
+
+def test_calls_for_two_endpoints_are_all_flushed(stack: Stack) -> None:
+    # A Batch bound to one endpoint settles only it; a call for another one must still
+    # have its endpoint flushed (the batch then settles every endpoint).
+    from sctpx.core import Config
+
+    eps = [stack.open_endpoint(0, ["127.0.0.1"], Config(), lambda ep: None) for _ in range(2)]
+    b = Batch(stack)
+    b.post(lambda now: None, eps[0])
+    b.post(lambda now: eps[1].connectx([("127.0.0.1", 9)], now), eps[1])  # an INIT is due
+    sent = stack.call(lambda now: stack.stats.sent)
+    assert sent >= 1  # the INIT of eps[1] left although the first runner was bound to eps[0]
+    for ep in eps:
+        stack.close_endpoint(ep)

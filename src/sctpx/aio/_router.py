@@ -92,7 +92,7 @@ class Router:
         """
         if not self._kick_pending and self.ep is not None and not self.stack.closed:
             self._kick_pending = True
-            self.stack.call_soon(self._kicked)
+            self.stack.call_soon(self._kicked, endpoint=self.ep)
 
     def _kicked(self, now: float) -> None:
         self._kick_pending = False
@@ -125,7 +125,7 @@ class Router:
                     ep.abort(aid, now)
 
         try:
-            self.stack.call(abort)  # the events reach on_events; it releases the endpoint
+            self.stack.call(abort, endpoint=ep)  # on_events gets the events; it releases ep
         except OSError:
             self._lost_stack()
             return

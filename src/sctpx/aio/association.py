@@ -357,7 +357,7 @@ class Association:
     def _call(self, fn: Callable[[float], object]) -> None:
         """Run ``fn(now)`` through the stack; a closed stack ends the association."""
         try:
-            self._stack.call(fn)
+            self._stack.call(fn, endpoint=self._ep)
         except UsageError as e:
             raise from_usage(e) from None
         except OSError as e:
@@ -485,7 +485,7 @@ def _start(router: Router, peers: list[tuple[str, int]], opts: dict[str, Any]) -
         return assoc
 
     try:
-        return router.stack.call(start)
+        return router.stack.call(start, endpoint=ep)
     except UsageError as e:
         raise from_usage(e) from None
     finally:

@@ -105,7 +105,7 @@ class Server:
         ep = router.ep
         if ep is not None and not router.stack.closed:
             with contextlib.suppress(OSError):
-                router.stack.call(lambda now: ep.listen(False))
+                router.stack.call(lambda now: ep.listen(False), endpoint=ep)
         router.closing = True
         router.release_if_idle()
         if not self._closed.done():
@@ -174,5 +174,5 @@ async def start_server(
     ep = router.open(port, ips, cfg)
     server = Server(handler, router)
     router.on_closed = server.close
-    router.stack.call(lambda now: ep.listen())
+    router.stack.call(lambda now: ep.listen(), endpoint=ep)
     return server

@@ -20,6 +20,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
+from ..core import Endpoint
 from ..net import Stack
 
 log = logging.getLogger("sctpx.api")
@@ -32,13 +33,27 @@ class Batch:
         self._stack = stack
         self._calls: deque[Callable[[float], object]] = deque()
         self._posted = False
+        # The one endpoint every call touches, so the stack settles only it; None once
+        # calls named different ones (then the stack looks at all of them).
+        self._endpoint: Endpoint | None = None
+        self._mixed = False
 
-    def post(self, fn: Callable[[float], object]) -> None:
-        """Queue ``fn(now)``; returns at once. Errors it raises are logged, not lost silently."""
+    def post(self, fn: Callable[[float], object], endpoint: Endpoint | None = None) -> None:
+        """Queue ``fn(now)``, which touches ``endpoint`` only (None: any); returns at once.
+
+        Errors it raises are logged, not lost silently.
+        """
+        if not self._mixed and endpoint is not self._endpoint:
+            if self._endpoint is None and endpoint is not None and not self._calls:
+                self._endpoint = endpoint
+            else:
+                # From now on every runner settles all endpoints; post one now too, in
+                # case a runner bound to the first endpoint takes this call.
+                self._mixed, self._endpoint, self._posted = True, None, False
         self._calls.append(fn)  # deque appends and pops are atomic: no lock needed
         if not self._posted:
             self._posted = True
-            self._stack.call_soon(self._run)
+            self._stack.call_soon(self._run, endpoint=self._endpoint)
 
     def _run(self, now: float) -> None:
         # Reset first: a call queued from now on either is taken by the loop below or

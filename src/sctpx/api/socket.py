@@ -460,7 +460,7 @@ class socket:
                 ep.send(aid, msg, now, stream=stream, ppid=ppid, unordered=unordered,
                         context=context, ttl=t)  # fmt: skip
 
-        self._batch.post(queue)
+        self._batch.post(queue, ep)
         self._unchecked += len(msg)
         if self._unchecked > self._cfg.a_rwnd:
             self._unchecked = 0
@@ -533,7 +533,7 @@ class socket:
             self._wake()
         if isinstance(ev, DataReceived) and self._hub is not None and self._hub.ep is not None:
             ep, n, aid = self._hub.ep, len(ev.data), ev.assoc_id
-            self._batch.post(lambda now: ep.consumed(aid, n))
+            self._batch.post(lambda now: ep.consumed(aid, n), ep)
         return ev
 
     def sctp_recvmsg(

@@ -28,6 +28,7 @@ Design notes
   runs; ``close`` is idempotent and safe from any thread.
 """
 
-from .stack import DEFAULT_UDP_PORT, UDP_PORT_ENV, Stack, StackStats, default_stack
+from .hooks import StackStats
+from .stack import DEFAULT_UDP_PORT, UDP_PORT_ENV, Stack, default_stack
 
 __all__ = ["DEFAULT_UDP_PORT", "UDP_PORT_ENV", "Stack", "StackStats", "default_stack"]

@@ -28,7 +28,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
 from ..core import Config, Endpoint
@@ -36,6 +35,8 @@ from ..core.states import SHUTDOWN_STATES
 from ..core.types import Addr, Datagram, UnreachableKind, normalise_ip
 from ..pcap import PcapWriter
 from . import icmp, udp
+from .deadlines import Deadlines
+from .hooks import Hooks, StackStats, Tap
 from .runner import LoopRunner, closed_error
 from .udp import MAX_DATAGRAM, UdpSocket, family_of
 
@@ -54,30 +55,6 @@ SCTP_COMMON_HEADER = 12
 _LOCAL_UNREACH = {errno.ENETUNREACH: UnreachableKind.NET, errno.EHOSTUNREACH: UnreachableKind.HOST}
 
 OnEvents = Callable[[Endpoint], None]
-# A tap (see Stack.tap): (wall-clock time, source, destination, SCTP packet, outgoing?).
-Tap = Callable[[float, Addr, Addr, bytes, bool], None]
-
-
-@dataclass
-class StackStats:
-    """Counters of the stack's own work (the core counts its drops in ``Endpoint.dropped``)."""
-
-    received: int = 0  # datagrams read from our sockets
-    sent: int = 0  # datagrams handed to the kernel
-    unclaimed: int = 0  # no endpoint on the SCTP destination port: dropped (no ABORT yet)
-    malformed: int = 0  # shorter than an SCTP common header: dropped
-    wrong_source: int = 0  # sent on a socket of another address of the same family
-    no_socket: int = 0  # no socket of the datagram's family at all: dropped
-    send_dropped: int = 0  # the kernel's send buffer was full: dropped (SCTP retransmits)
-    send_errors: int = 0  # other errors of sendto (e.g. no route)
-    unreachable: int = 0  # ICMP errors (and local no-route errors) given to the core
-    icmp_ignored: int = 0  # error-queue entries not about one of our endpoints' packets
-    read_errors: int = 0  # pending socket errors reported by recvfrom (see IP_RECVERR)
-    wakeups: int = 0  # reader wake-ups
-    max_batch: int = 0  # most datagrams read in one wake-up
-    core_errors: int = 0  # exceptions from the core (bugs), logged and swallowed
-    callback_errors: int = 0  # exceptions from on_events callbacks, logged and swallowed
-    blackholed: int = 0  # datagrams dropped by Stack.blackhole (a testing aid)
 
 
 class _Entry:
@@ -119,7 +96,7 @@ def _env_pcap() -> str | None:
     return path if n == 0 else f"{path}.{n}"
 
 
-class Stack:
+class Stack(Hooks):
     """An SCTP-over-UDP stack: one UDP encapsulation port, sockets per address, one loop."""
 
     def __init__(
@@ -137,6 +114,11 @@ class Stack:
         self._eps: dict[int, _Entry] = {}  # by SCTP port
         self._socks: dict[str, UdpSocket] = {}  # by local IP
         self._notify: dict[int, _Entry] = {}  # endpoints that may have new events
+        # Endpoints a batch touched: flushed and their timers re-read when it settles
+        # (with _touch_all: every endpoint, after a call that may have touched any).
+        self._touched: dict[int, _Entry] = {}
+        self._touch_all = False
+        self._deadlines = Deadlines()  # each endpoint's next timer, as last read
         self._unreach: list[tuple[Addr, UnreachableKind, bytes]] = []  # local send errors
         self._depth = 0  # > 0 while a batch runs (nested calls do not settle)
         self._timer: asyncio.TimerHandle | None = None
@@ -186,18 +168,20 @@ class Stack:
         """The clock given to the core: the loop's monotonic time, in seconds."""
         return max(self._runner.loop.time(), self._last_now)
 
-    def call(self, fn: Callable[[float], T]) -> T:
+    def call(self, fn: Callable[[float], T], *, endpoint: Endpoint | None = None) -> T:
         """Run ``fn(now)`` on the loop thread, then settle; return its result or raise.
 
         Inline on the loop thread (also from inside ``on_events``). After a
-        top-level call every endpoint is flushed and offered to its ``on_events``.
+        top-level call every endpoint is flushed and offered to its ``on_events``;
+        with ``endpoint``, the caller promises that ``fn`` touches only that one,
+        and only it is (cheaper when the stack holds many endpoints).
         Raises ``OSError(EBADF)`` once the stack is closed.
         """
-        return self._runner.run(lambda: self._invoke(fn, notify_all=True))
+        return self._runner.run(lambda: self._invoke(fn, notify_all=True, endpoint=endpoint))
 
-    def call_soon(self, fn: Callable[[float], object]) -> None:
+    def call_soon(self, fn: Callable[[float], object], *, endpoint: Endpoint | None = None) -> None:
         """Like :meth:`call` without waiting; from any thread. Errors are logged."""
-        self._runner.post(lambda: self._invoke(fn, notify_all=True))
+        self._runner.post(lambda: self._invoke(fn, notify_all=True, endpoint=endpoint))
 
     def open_endpoint(
         self, port: int, addresses: list[str], config: Config | None, on_events: OnEvents
@@ -213,7 +197,9 @@ class Stack:
         endpoint). Spurious calls are allowed; the callback drains ``ep.next_event()``.
         """
         return self._runner.run(
-            lambda: self._invoke(lambda now: self._open(port, addresses, config, on_events, now))
+            lambda: self._invoke(
+                lambda now: self._open(port, addresses, config, on_events, now), touches=False
+            )
         )
 
     def close_endpoint(self, ep: Endpoint) -> None:
@@ -221,7 +207,9 @@ class Stack:
         if self._runner.closed:
             return
         with contextlib.suppress(OSError):  # closed meanwhile: nothing left to do
-            self._runner.run(lambda: self._invoke(lambda now: self._close_ep(ep, now)))
+            self._runner.run(
+                lambda: self._invoke(lambda now: self._close_ep(ep, now), touches=False)
+            )
 
     @staticmethod
     def route_source(peer_ip: str) -> str:
@@ -233,51 +221,6 @@ class Stack:
         return normalise_ip(udp.route_source(ip))
 
     # ------------------------------------------------------------------ testing aids
-
-    def blackhole(self, ip: str, on: bool = True) -> None:
-        """Testing aid: make local address ``ip`` a black hole (``on=False`` lifts it).
-
-        While on, every datagram this stack would send from ``ip`` and every
-        datagram (and ICMP error) arriving on ``ip`` is silently discarded, as if
-        a firewall dropped it: no error, no ICMP, nothing in the pcap or the tap;
-        only ``stats.blackholed`` counts them. It lets a test or a demo cut one
-        path of an association without privileges (no iptables). ``ip`` need not
-        be bound yet. From any thread.
-        """
-        try:
-            addr = normalise_ip(ip)
-        except ValueError:
-            raise OSError(errno.EINVAL, f"not an IP address: {ip!r}") from None
-
-        def switch(now: float) -> None:
-            if on:
-                self._holes.add(addr)
-            else:
-                self._holes.discard(addr)
-
-        self.call(switch)
-
-    def tap(self, fn: Tap | None) -> None:
-        """Diagnostic aid: call ``fn(time, src, dst, packet, outgoing)`` for every datagram.
-
-        Called on the loop thread, after each datagram was handed to the kernel
-        (``outgoing`` True) and before each received one goes to its endpoint,
-        with the wall-clock time, the datagram addresses ``(ip, udp_port)`` and
-        the SCTP packet: what ``pcap=`` records, live. Keep ``fn`` short, it
-        delays the stack; its exceptions are logged and counted in
-        ``stats.callback_errors``. ``None`` removes the tap.
-        """
-        self._tap = fn
-
-    def _call_tap(self, src: Addr, dst: Addr, data: bytes, outgoing: bool) -> None:
-        fn = self._tap
-        if fn is None:
-            return
-        try:
-            fn(time.time(), src, dst, data, outgoing)
-        except Exception:
-            self.stats.callback_errors += 1
-            log.exception("sctpx: error in the stack's tap")
 
     def _flush_pcap(self) -> None:
         f = self._pcap_file
@@ -333,16 +276,30 @@ class Stack:
         self._last_now = now
         return now
 
-    def _invoke(self, fn: Callable[[float], T], notify_all: bool = False) -> T:
-        """Run ``fn(now)`` as a batch (or inside the running one)."""
+    def _invoke(
+        self, fn: Callable[[float], T], notify_all: bool = False,
+        endpoint: Endpoint | None = None, touches: bool = True,
+    ) -> T:  # fmt: skip
+        """Run ``fn(now)`` as a batch (or inside the running one).
+
+        What it may have touched: ``endpoint`` only, or every endpoint (``touches``),
+        or nothing the stack must look at (``touches=False``: it says so itself).
+        """
         if self._closed:
             raise closed_error()
         with self._batch() as top:
             try:
                 return fn(self._clock())
             finally:
-                if top and notify_all:
-                    self._notify.update(self._eps)
+                entry = self._eps.get(endpoint.port) if endpoint is not None else None
+                if entry is not None and entry.ep is endpoint:
+                    self._touched[entry.ep.port] = entry
+                    if top and notify_all:
+                        self._notify[entry.ep.port] = entry
+                elif touches:
+                    self._touch_all = True
+                    if top and notify_all:
+                        self._notify.update(self._eps)
 
     @contextlib.contextmanager
     def _batch(self) -> Iterator[bool]:
@@ -359,7 +316,7 @@ class Stack:
     def _settle(self) -> None:
         """Send, notify, send again until quiet; then re-arm the timer."""
         for _ in range(MAX_SETTLE_ROUNDS):
-            self._send_all()
+            self._send_touched()
             if self._unreach:
                 self._deliver_local_unreachable()
                 continue
@@ -371,6 +328,7 @@ class Stack:
                 for port, entry in pending.items():
                     if self._eps.get(port) is entry:
                         self._callback(entry)
+                        self._touched[port] = entry  # on_events may have used its endpoint
             finally:
                 self._depth -= 1
             if self._closed:
@@ -426,7 +384,7 @@ class Stack:
             loop.add_reader(us.fileno(), self._on_readable, us)
         for ip in ips:
             self._socks[ip].users += 1
-        self._eps[port] = _Entry(ep, ips, on_events)
+        self._eps[port] = self._touched[port] = _Entry(ep, ips, on_events)
         return ep
 
     @staticmethod
@@ -469,6 +427,8 @@ class Stack:
         self._transmit(entry.ep, now)  # an ABORT or SHUTDOWN queued just before leaves
         del self._eps[ep.port]
         self._notify.pop(ep.port, None)
+        self._touched.pop(ep.port, None)
+        self._deadlines.set(ep.port, None)
         for ip in entry.ips:
             us = self._socks.get(ip)
             if us is None:
@@ -509,6 +469,26 @@ class Stack:
         now = self._clock()
         for entry in list(self._eps.values()):
             self._transmit(entry.ep, now)
+
+    def _send_touched(self) -> None:
+        """Flush the endpoints this batch touched (and those with events), note their timers."""
+        now = self._clock()
+        if self._touch_all:
+            entries = list(self._eps.values())
+        else:
+            entries = list({**self._touched, **self._notify}.values())
+        self._touch_all = False
+        self._touched.clear()
+        for entry in entries:
+            port = entry.ep.port
+            if self._eps.get(port) is not entry:
+                continue  # closed meanwhile
+            self._transmit(entry.ep, now)
+            try:
+                self._deadlines.set(port, entry.ep.get_timer())
+            except Exception:
+                self.stats.core_errors += 1
+                log.exception("sctpx: the core failed in get_timer")
 
     def _transmit(self, ep: Endpoint, now: float) -> None:
         try:
@@ -716,16 +696,7 @@ class Stack:
         """One timer for the whole stack, at the earliest deadline of all endpoints."""
         if self._closed:
             return
-        when: float | None = None
-        for entry in list(self._eps.values()):
-            try:
-                t = entry.ep.get_timer()
-            except Exception:
-                self.stats.core_errors += 1
-                log.exception("sctpx: the core failed in get_timer")
-                continue
-            if t is not None and (when is None or t < when):
-                when = t
+        when = self._deadlines.earliest()
         if when == self._timer_when and (when is None or self._timer is not None):
             return
         if self._timer is not None:
@@ -744,12 +715,13 @@ class Stack:
             self._last_now = due
         with self._batch():
             now = self._clock()
-            for port, entry in list(self._eps.items()):
+            for port in self._deadlines.pop_due(now):
+                entry = self._eps.get(port)
+                if entry is None:
+                    continue
+                self._notify[port] = entry  # flushed and its timer read again when settling
                 try:
-                    t = entry.ep.get_timer()
-                    if t is not None and t <= now:
-                        entry.ep.handle_timer(now)
-                        self._notify[port] = entry
+                    entry.ep.handle_timer(now)
                 except Exception:
                     self.stats.core_errors += 1
                     log.exception("sctpx: the core failed in handle_timer")
