@@ -12,9 +12,7 @@ kernel before the reader runs.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import threading
 
 from .icmp import IP_RECVERR, IPV6_RECVERR, SOL_IP, SOL_IPV6
 
@@ -83,27 +81,15 @@ class UdpSocket:
         return f"<UdpSocket {self.ip} port {self.port} users={self.users}>"
 
 
-# One unbound UDP socket per family for route lookups, connected again for each: a
-# UDP connect() only asks the routing table (nothing is sent), and keeping the socket
-# saves its creation and closing (two of four syscalls) on every connectx.
-# Keyed by process too: after a fork, parent and child must not connect one socket.
-_route_lock = threading.Lock()
-_route_socks: dict[tuple[int, socket.AddressFamily], socket.socket] = {}
-
-
 def route_source(ip: str) -> str:
-    """The local address the OS would use to reach ``ip`` (canonical text); OSError if none."""
-    fam = family_of(ip)
-    key = (os.getpid(), fam)
-    with _route_lock:
-        s = _route_socks.get(key)
-        if s is None:
-            s = _route_socks[key] = socket.socket(fam, socket.SOCK_DGRAM)
-        try:
-            s.connect((ip, 9))
-            return str(s.getsockname()[0])
-        except OSError:
-            # A failed connect may leave the socket in any state: start afresh next time.
-            del _route_socks[key]
-            s.close()
-            raise
+    """The local address the OS would use to reach ``ip``; OSError if it has no route.
+
+    A UDP connect() only asks the routing table (nothing is sent). Decision: a new
+    socket for every lookup. A kept socket would be cheaper (~10 µs), but Linux fixes
+    a UDP socket's source address at its first connect and keeps it through later
+    ones, so every later lookup would give the first answer (found by the failover
+    benchmark in namespaces: a two-link client became single-homed).
+    """
+    with socket.socket(family_of(ip), socket.SOCK_DGRAM) as s:
+        s.connect((ip, 9))
+        return str(s.getsockname()[0])
