@@ -8,7 +8,7 @@ from sctpx import wire as w
 from sctpx.core import AssocChangeState, Config, State
 from sctpx.sim import ANY
 
-from .scenario import P1, P2, established, make_pair, sent
+from .scenario import C1, C2, P1, P2, established, make_pair, sent
 
 
 def test_cookie_echo_retransmission_moves_to_next_confirmed_address() -> None:  # T1-05, T1-10
@@ -51,6 +51,29 @@ def test_lost_shutdown_goes_to_the_alternate_path() -> None:  # §9.2 T2-shutdow
     assert [r.dst[0] for r in shut] == [P1, P2]
     assert shut[1].sent - shut[0].sent == 1.0  # T2 = RTO
     assert p.ended("s").state is AssocChangeState.SHUTDOWN_COMP  # type: ignore[union-attr]
+
+
+def test_shutdown_ack_goes_back_where_the_shutdown_came_from() -> None:  # §6.4 replies
+    # Link 1 fails as a router makes it fail: nothing reaches C1 any more, and C1 -> P1
+    # is dead too. The server has not noticed (it sends no data: no T3 of its own) and
+    # its primary is still C1. A SHUTDOWN ACK sent to the primary would be lost every
+    # time; it must go where the SHUTDOWN came from (found by bench/_netns.py).
+    p = make_pair(server_addrs=(P1, P2))
+    aid = p.connectx([P1, P2])
+    assert p.run_until(lambda: p.up() and p.up("s"), 5)
+    assert p.server_assoc().pm.primary == C1
+    p.net.link(ANY, C1, blackhole=True)
+    p.net.link(C1, P1, blackhole=True)
+    t0 = p.net.now
+    p.client.shutdown(aid, t0)
+    p.net.poke(p.client)
+    assert p.run_until(lambda: p.ended() and p.ended("s"), 30)
+    for side in ("c", "s"):
+        assert p.ended(side).state is AssocChangeState.SHUTDOWN_COMP  # type: ignore[union-attr]
+    [shut_in] = [r for r in sent(p.net, w.ShutdownChunk) if r.dst[0] == P2]
+    ack = sent(p.net, w.ShutdownAckChunk)[0]
+    assert ack.dst[0] == shut_in.src[0] == C2
+    assert p.net.now - t0 < 1.5  # one T2 of the client (1 s), then a round trip
 
 
 def test_shutdown_guard_aborts_a_silent_peer() -> None:  # §9.2 T5-shutdown-guard

@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 
 from sctpx import wire as w
-from sctpx.core import AssocChange, Config, Endpoint, Event, PeerAddrChange, State
+from sctpx.core import (
+    AssocChange,
+    AssocChangeState,
+    Config,
+    Endpoint,
+    Event,
+    PeerAddrChange,
+    State,
+)
 from sctpx.core.events import DataReceived, SenderDry, SendFailed
 from sctpx.core.types import Addr, Datagram, UnreachableKind
 from sctpx.sim import ANY, Network, TraceRecord
@@ -706,3 +714,31 @@ def test_abort_hands_back_queued_messages_with_econnaborted() -> None:
     end = [e for e in sim.cevents if isinstance(e, AssocChange)][-1]
     assert end.error == errno.ECONNABORTED
     assert sim.client.associations == {}
+
+
+# ----- teardown over a lossy path (§9.2) -----
+
+
+def test_a_resent_shutdown_is_answered_at_once() -> None:
+    # The first SHUTDOWN ACK is lost; the client's T2 (1 s) resends the SHUTDOWN before
+    # the server's T2 (3 s) would resend the SHUTDOWN ACK: the server answers it at once.
+    slow = Config(rto_initial=3.0, rto_min=3.0)
+    sim = Sim(client_addrs=(C1,), server_cfg=slow)
+    sim.connect()
+    lost: list[float] = []
+
+    def drop_first_ack(pkt: w.Packet) -> bool:
+        if any(isinstance(c, w.ShutdownAckChunk) for c in pkt.chunks) and not lost:
+            lost.append(sim.net.now)
+            return True
+        return False
+
+    sim.ctap.drop = drop_first_ack
+    t0 = sim.net.now
+    sim.client.shutdown(sim.aid, t0)
+    sim.poke()
+    assert sim.run_until(lambda: any(
+        isinstance(e, AssocChange) and e.state is AssocChangeState.SHUTDOWN_COMP
+        for e in sim.cevents), 20)  # fmt: skip
+    assert lost
+    assert sim.net.now - t0 < 1.1  # the client's T2 + one round trip, not the server's T2

@@ -96,7 +96,7 @@ class Association(Teardown):
         self._cookie_dst = ""
         self._preservative_ms = 0
         self._last_refusal = UnreachableKind.PORT
-        self._t2_dst = ""
+        self._t2_dst = self._shutdown_src = ""
         self._shutdown_requested = False
         self.data: DataPath | None = None  # user data, from the INIT ACK or cookie on
         self._early: list[tuple[bytes, int, int, bool, int, float | None, int | None]] = []

@@ -38,6 +38,7 @@ class Teardown:
     peer_tsn: int
     peer_tag: int
     _t2_dst: str
+    _shutdown_src: str  # where the latest SHUTDOWN came from: its SHUTDOWN ACK goes there
     _shutdown_requested: bool
 
     def _set_state(self, new: State) -> None:
@@ -95,7 +96,9 @@ class Teardown:
             self._set_state(S.SHUTDOWN_ACK_SENT)
             self.pm.stop()
             self.timers.stop(("t2",))
-            self._send_shutdown_ack(now)
+            # §6.4: a reply goes where the chunk it answers came from. Our primary may
+            # be dead without our knowing (a receiver sends no data, so runs no T3).
+            self._send_shutdown_ack(now, self.paths.get(self._shutdown_src))
             if not self.timers.running(("t5",)):
                 self.timers.start(("t5",), now + 5 * self.cfg.rto_max)
 
@@ -122,6 +125,7 @@ class Teardown:
         self._t2_dst = p.ip
 
     def _on_shutdown(self, chunk: w.ShutdownChunk, src: Addr, dst: Addr, now: float) -> None:
+        self._shutdown_src = src[0]
         if self.data is not None and self.state in (S.ESTABLISHED, S.SHUTDOWN_PENDING,
                                                     S.SHUTDOWN_RECEIVED):  # fmt: skip
             self.data.cum_ack_from_shutdown(chunk.cum_tsn_ack, now)
@@ -134,7 +138,14 @@ class Teardown:
             self._set_state(S.SHUTDOWN_ACK_SENT)
             self.timers.stop(("t2",))
             self._send_shutdown_ack(now, self.paths.get(src[0]) or self.pm.current())
-        # set-up states: discarded (T1-11); SHUTDOWN-ACK-SENT: T2 resends
+        elif self.state is S.SHUTDOWN_ACK_SENT:
+            # The peer did not get our SHUTDOWN ACK (its T2 resent the SHUTDOWN): answer
+            # this one at once, to its source. Decision: RFC 9260 §9.2 is silent here;
+            # as for an INIT in this state, the SHUTDOWN ACK is sent again (T2 goes on).
+            p = self.paths.get(src[0])
+            if p is not None:
+                self.pm.emit([w.ShutdownAckChunk()], p)
+        # set-up states: discarded (T1-11)
 
     def _on_shutdown_ack(self, chunk: w.ShutdownAckChunk, src: Addr, dst: Addr, now: float) -> None:
         if self.state in (S.SHUTDOWN_SENT, S.SHUTDOWN_ACK_SENT):  # §9.2
