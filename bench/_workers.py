@@ -15,6 +15,9 @@ Roles:
   place of DTLS.
 - ``setup-server`` / ``setup-client``: sctpx.aio set-up latency and rate
   (sequential connectx, or many at once), optionally to several addresses.
+- ``paced-recv`` / ``paced-send``: a multi-homed association (``--ip`` lists the
+  server's addresses) carrying ``--rate`` messages a second; the receiver gives the
+  ``time.monotonic()`` of every arrival (bench/_netns.py runs them in namespaces).
 
 The receivers time from the first to the last message they get and count the
 CPU time (``time.process_time``) of the same span.
@@ -372,7 +375,53 @@ async def setup_client(args: argparse.Namespace) -> None:
 
 # ------------------------------------------------------------------------- main
 
+# ------------------------------------------------------- paced, multi-homed (failover)
+
+
+async def paced_recv(args: argparse.Namespace) -> None:
+    import sctpx.aio
+
+    times: list[float] = []
+    done = asyncio.Event()
+
+    async def handler(assoc: sctpx.aio.Association) -> None:
+        try:
+            async for _msg in assoc:
+                times.append(time.monotonic())
+        except Exception as exc:
+            print(f"paced-recv: {exc!r}", file=sys.stderr)
+            raise
+        finally:
+            done.set()
+
+    server = await sctpx.aio.start_server(handler, args.ip.split(","), PORT)
+    emit({"ready": True})
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), args.timeout)
+    emit({"times": times})
+    server.close()
+    await sctpx.aio.close_stack(stack=server.stack)
+
+
+async def paced_send(args: argparse.Namespace) -> None:
+    import sctpx.aio
+
+    assoc = await sctpx.aio.connectx([(ip, PORT) for ip in args.ip.split(",")], timeout=10)
+    emit({"up": True, "paths": [p.address for p in assoc.paths()]})
+    payload = bytes(args.size)
+    t0 = time.monotonic()
+    n = int(args.seconds * args.rate)
+    for i in range(n):  # on a fixed schedule, whatever the association does
+        await asyncio.sleep(max(0.0, t0 + i / args.rate - time.monotonic()))
+        assoc.send(payload)
+    await assoc.close(timeout=60)
+    emit({"sent": n})
+    await sctpx.aio.close_stack(stack=assoc.stack)
+
+
 ROLES = {
+    "paced-recv": paced_recv,
+    "paced-send": paced_send,
     "sctpx-recv": sctpx_recv,
     "sctpx-send": sctpx_send,
     "sock-recv": sock_recv,
@@ -398,6 +447,7 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--stagger", type=float, default=None)
     p.add_argument("--max-burst", type=int, default=None, help="sctpx-send: Config.max_burst")
+    p.add_argument("--rate", type=float, default=100.0, help="paced-send: messages a second")
     args = p.parse_args()
     fn = ROLES[args.role]
     profile = os.environ.get("SCTPX_BENCH_PROFILE")  # a directory: cProfile each worker there
@@ -407,6 +457,10 @@ def main() -> None:
 
         prof = cProfile.Profile()
         prof.enable()
+    if os.environ.get("SCTPX_BENCH_LOG"):  # e.g. INFO: sctpx's log on stderr
+        import logging
+
+        logging.basicConfig(level=os.environ["SCTPX_BENCH_LOG"], stream=sys.stderr)
     if os.environ.get("SCTPX_BENCH_UVLOOP") == "1":  # compare.py's "uvloop" rows
         import uvloop
 

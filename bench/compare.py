@@ -47,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _inmem
+import _netns
 import _usrsctp
 from _procs import Proc, free_udp_ports, killing, worker
 from _sniff import Sniffer
@@ -481,6 +482,28 @@ def dead_address_section(table: Table, reps: int, with_usrsctp: bool) -> None:
 # -------------------------------------------------------------------- in memory
 
 
+def failover_section(table: Table, reps: int) -> None:
+    """The failover stall on real sockets between two namespaces (root), see _netns.py."""
+    from sctpx.testing import require_root_tools
+
+    why = require_root_tools("iptables")
+    vals: list[float] = []
+    if why is None:
+        for rep in range(reps):
+            progress(f"failover stall (namespaces), run {rep + 1}/{reps}")
+            try:
+                vals.append(_netns.failover_stall())
+            except Exception as exc:
+                table.errors.append(f"failover stall (namespaces): {exc}")
+    table.add(
+        "failover stall, no new delivery",
+        "sctpx, namespaces (SCTP-PF on)",
+        vals,
+        "s",
+        why or "2 veth links, 100 msgs/s, link 1 black-holed",
+    )
+
+
 def inmem_section(table: Table, reps: int) -> None:
     progress("failover stall (simulator)")
     for pf in (True, False):
@@ -596,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-install", action="store_true", help="do not apt/pip install anything")
     p.add_argument(
         "--only",
-        choices=("bulk", "setup", "dead", "inmem"),
+        choices=("bulk", "setup", "dead", "failover", "inmem"),
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -606,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--reps must be >= 1 and --seconds > 0")
     # SIGTERM unwinds like Ctrl-C, so the finally blocks kill children and drop iptables rules
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sections = set(args.only or ("bulk", "setup", "dead", "inmem"))
+    sections = set(args.only or ("bulk", "setup", "dead", "failover", "inmem"))
     t0 = time.monotonic()
     notes = ensure_deps(not args.no_install)
     have_usr = _usrsctp.available()
@@ -623,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         ("bulk", lambda: bulk_section(table, stacks, args.reps, args.seconds)),
         ("setup", lambda: setup_section(table, args.reps, have_usr)),
         ("dead", lambda: dead_address_section(table, args.reps, have_usr)),
+        ("failover", lambda: failover_section(table, args.reps)),
         ("inmem", lambda: inmem_section(table, args.reps)),
     ]
     for name, step in steps:
