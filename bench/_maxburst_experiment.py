@@ -1,20 +1,20 @@
-"""Experiment behind docs/performance.md: what limits sctpx's bulk throughput on loopback.
+"""Experiment behind docs/performance.md: how Max.Burst limits sctpx's bulk throughput.
 
 ``python bench/_maxburst_experiment.py [--size 1200] [--reps 3] [--seconds 3]``
 
 The same transfer as compare.py's "sctpx (aio)" row, with the sender in one of
 these variants (the receiver is always the unchanged worker):
 
-- ``default``: sctpx as it is (Max.Burst 4 packets per flush);
+- ``default``: sctpx as it is: RFC 9260 §6.1 D applied as a temporary cwnd of the
+  flight *before* the SACKs handled since the last flush + Max.Burst x PMDCS
+  (``Sender.burst_limit``; this experiment is what led to it);
 - ``max_burst=16``: only ``Config(max_burst=16)``;
-- ``rfc-cwnd``: RFC 9260 §6.1 D's other form, cwnd temporarily limited to
-  flightsize + Max.Burst x MTU (flightsize after the SACK), no per-flush count;
-- ``ack-clocked``: the same, but with the flight *before* the SACKs handled since
-  the last flush: what a SACK acknowledged may be refilled, and Max.Burst bounds
-  only the growth beyond that.
+- ``rfc-cwnd``: the formula with the flight *after* the SACKs, which lets at most
+  Max.Burst packets out per flush (what sctpx did before: docs/performance.md has
+  the numbers of both).
 
-The last two patch ``DataPath._send_data`` and ``Sender.on_sack`` in the sender
-process only (monkeypatching, for measurement: nothing in src/ changes).
+``rfc-cwnd`` patches ``DataPath._send_data`` in the sender process only
+(monkeypatching, for measurement: nothing in src/ changes).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _procs import Proc, killing, worker
 
-VARIANTS = ("default", "max_burst=16", "rfc-cwnd", "ack-clocked")
+VARIANTS = ("default", "max_burst=16", "rfc-cwnd")
 
 
 def patch(variant: str) -> int:
@@ -40,25 +40,15 @@ def patch(variant: str) -> int:
         return 4
     if variant == "max_burst=16":
         return 16
-    from sctpx.core import datapath, sender
+    from sctpx.core import datapath
 
-    pre: dict[int, int] = {}  # path -> its flight before the SACKs since the last flush
-    if variant == "ack-clocked":
-        on_sack = sender.Sender.on_sack
-
-        def noting_on_sack(self: Any, sack: Any, now: float) -> Any:
-            for t in self.tx.values():
-                pre[id(t)] = max(pre.get(id(t), 0), t.flight)
-            return on_sack(self, sack, now)
-
-        sender.Sender.on_sack = noting_on_sack  # type: ignore[method-assign]
     send_data = datapath.DataPath._send_data
 
     def limited(self: Any, p: Any, first: Any, now: float, retransmit: bool) -> None:
         t = self.sender.path_tx(p.ip)
         cc = t.cc
         saved = cc.cwnd
-        limit = max(pre.pop(id(t), 0), t.flight) + 4 * cc.mtu
+        limit = t.flight + 4 * cc.mtu
         if limit < saved:
             cc.cwnd = limit
         try:
