@@ -36,7 +36,7 @@ def test_echo_round_trips() -> None:
 
 
 def test_large_messages_one_way() -> None:
-    """Fragmented messages up to 100 KB (below the peer's 128 KB window: no partial delivery)."""
+    """Fragmented messages up to 100 KB (each fits the peer's 128 KB buffer: whole)."""
     sizes = [1445, 3000, 20000, 100_000]
 
     async def main() -> None:
@@ -54,6 +54,34 @@ def test_large_messages_one_way() -> None:
                 await wait(assoc.drain())
                 msg = await wait(got.get())
                 assert (msg.data, msg.stream, msg.ppid, msg.unordered) == (data, i, n, i % 2 == 1)
+        server.close()
+        await wait(server.wait_closed())
+
+    run(main)
+
+
+def test_a_message_larger_than_the_receive_buffer_arrives_in_parts() -> None:
+    # 600 KB into a 128 KB buffer (partial delivery, RFC 9260 §6.9), then a small one.
+    big = bytes(range(256)) * 2400
+
+    async def main() -> None:
+        got: asyncio.Queue[aio.Message] = asyncio.Queue()
+
+        async def sink(assoc: aio.Association) -> None:
+            async for msg in assoc:
+                await got.put(msg)
+
+        server = await serve(sink)
+        async with await connect(server) as assoc:
+            assoc.send(big, stream=3, ppid=9)
+            assoc.send(b"next", stream=4)
+            parts = [await wait(got.get())]
+            while not parts[-1].complete:
+                parts.append(await wait(got.get()))
+            assert len(parts) > 1 and b"".join(p.data for p in parts) == big
+            assert {(p.stream, p.ppid) for p in parts} == {(3, 9)}
+            nxt = await wait(got.get())
+            assert (nxt.data, nxt.stream, nxt.complete) == (b"next", 4, True)
         server.close()
         await wait(server.wait_closed())
 

@@ -227,6 +227,28 @@ def test_recvmsg_recvv_sendv_and_peeloff(net: Net) -> None:  # RFC 6458 §9.2, �
         s.close()
 
 
+def test_a_message_larger_than_the_receive_buffer_comes_in_parts_with_msg_eor(net: Net) -> None:
+    # RFC 6458 §9.8 / RFC 9260 §6.9: 500 KB into a 128 KB buffer; MSG_EOR on the last part.
+    srv = net.server()
+    cli = net.client()
+    cli.connectx([(S1, PORT)])
+    conn, _ = srv.accept()
+    conn.settimeout(WAIT)
+    big = os.urandom(500_000)
+    cli.sctp_send(big, stream=1, ppid=5)
+    cli.sctp_send(b"tail", stream=1, ppid=6)
+    parts, flags = [], 0
+    while not flags & sctpx.MSG_EOR:
+        data, _frm, info, flags = conn.sctp_recvmsg(1 << 20)
+        assert (info.sid, info.ppid) == (1, 5)
+        parts.append(data)
+    assert len(parts) > 1 and b"".join(parts) == big
+    data, _frm, info, flags = conn.sctp_recvmsg(1 << 20)
+    assert (data, info.ppid, flags & sctpx.MSG_EOR) == (b"tail", 6, sctpx.MSG_EOR)
+    for s in (conn, cli, srv):
+        s.close()
+
+
 def test_options_round_trip(net: Net) -> None:  # OPT-01, OPT-03, PAR-01
     s = net.client()
     init = s.getsockopt(sctpx.IPPROTO_SCTP, sctpx.SCTP_INITMSG)

@@ -742,3 +742,26 @@ def test_a_resent_shutdown_is_answered_at_once() -> None:
         for e in sim.cevents), 20)  # fmt: skip
     assert lost
     assert sim.net.now - t0 < 1.1  # the client's T2 + one round trip, not the server's T2
+
+
+# ----- partial delivery (§6.9) -----
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.02])
+def test_a_message_eight_times_the_receive_buffer_arrives_in_parts(loss: float) -> None:
+    # 1 MB into a 128 KB buffer, then a small message: the big one comes in parts, the
+    # small one after its last part. (Before partial delivery this stalled forever.)
+    sim = Sim()
+    sim.net.link(ANY, ANY, loss=loss)
+    sim.connect()
+    big = random.Random(5).randbytes(1 << 20)
+    sim.send(big, stream=1)
+    sim.send(b"after", stream=2)
+    sim.poke()
+    assert sim.run_until(lambda: any(e.data == b"after" for e in sim.received()), 120)
+    got = sim.received()
+    assert [e.complete for e in got] == [False] * (len(got) - 2) + [True, True]
+    assert b"".join(e.data for e in got[:-1]) == big and got[-1].data == b"after"
+    assert len(got) > 2
+    rx = sim.server_assoc().data.receiver
+    assert rx.stats.partial_deliveries == 1 and rx.buffered == 0

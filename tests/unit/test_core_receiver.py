@@ -511,6 +511,7 @@ def test_adversarial_data_keeps_every_bound(initial: int, ops: list[tuple[object
     rx = Receiver(initial, 3, buffer_limit=limit, max_gap_blocks=8, max_dups=8)
     accepted: dict[int, DataChunk] = {}  # TSN -> the chunk taken as NEW
     used: set[int] = set()  # TSNs already part of a delivered message
+    checker = _Checker(accepted, used)
     unread = 0
     seq = 0
 
@@ -542,9 +543,11 @@ def test_adversarial_data_keeps_every_bound(initial: int, ops: list[tuple[object
             off, sid, ssn = args
             new_cum = (initial + off) & MASK32
             rx.on_forward_tsn(ForwardTsnChunk(new_cum, ((sid, ssn),)), float(seq))
+            if rx.take_pd_aborted():
+                checker.cut = True
         elif kind == "read":
             for m in rx.pop_messages():
-                _check_message(m, accepted, used)
+                checker.check(m)
                 unread += len(m.data)
             k = min(args[0], unread)
             rx.consumed(k)
@@ -563,32 +566,53 @@ def test_adversarial_data_keeps_every_bound(initial: int, ops: list[tuple[object
         assert rx.tsn_map.held_count() <= rx.max_tsn_span
         rx.check_invariants()
     for m in rx.pop_messages():
-        _check_message(m, accepted, used)
+        checker.check(m)
     frags = sum(1 for t in used if not accepted[t].beginning)
     event(
         f"fragments in delivered messages: {'0' if not frags else '1-9' if frags < 10 else '10+'}"
     )
     event(f"partials dropped by FORWARD TSN: {min(rx.stats.discarded_partials, 3)}")
+    event(f"partial deliveries: {min(rx.stats.partial_deliveries, 2)}")
     event(f"a chunk found no room: {rx.stats.no_room > 0}")
 
 
-def _check_message(m: ReceivedMessage, accepted: dict[int, DataChunk], used: set[int]) -> None:
-    """The message is exactly a B..E run of accepted fragments, none delivered before."""
-    parts = []
-    tsn = m.tsn
-    while True:
-        c = accepted[tsn]
-        assert tsn not in used
-        used.add(tsn)
-        assert c.stream_id == m.stream_id and c.unordered == m.unordered
-        assert m.unordered or c.ssn == m.ssn
-        assert c.beginning == (tsn == m.tsn)
-        parts.append(c.user_data)
-        if c.ending:
-            break
-        tsn = tsn_add(tsn, 1)
-    assert accepted[m.tsn].ppid == m.ppid
-    assert b"".join(parts) == m.data
+class _Checker:
+    """Every delivered message is exactly a B..E run of accepted fragments, none delivered
+    before; a message in parts (partial delivery) is the same run cut at fragment
+    boundaries, its parts one after another with nothing else between them."""
+
+    def __init__(self, accepted: dict[int, DataChunk], used: set[int]) -> None:
+        self.accepted, self.used = accepted, used
+        self.pd: tuple[int, ReceivedMessage] | None = None  # (next TSN, first part)
+        self.cut = False  # a FORWARD TSN cut the message in parts short
+
+    def check(self, m: ReceivedMessage) -> None:
+        if self.pd is not None and self.cut and m.tsn != self.pd[1].tsn:
+            self.pd, self.cut = None, False  # the parts before the cut are all out
+        if self.pd is not None:
+            tsn, head = self.pd
+            assert (m.tsn, m.stream_id, m.ssn, m.unordered) == (
+                head.tsn, head.stream_id, head.ssn, head.unordered)  # fmt: skip
+        else:
+            tsn = m.tsn
+        parts = []
+        while True:
+            c = self.accepted[tsn]
+            assert tsn not in self.used
+            self.used.add(tsn)
+            assert c.stream_id == m.stream_id and c.unordered == m.unordered
+            assert m.unordered or c.ssn == m.ssn
+            assert c.beginning == (tsn == m.tsn)
+            parts.append(c.user_data)
+            tsn = tsn_add(tsn, 1)
+            if c.ending:
+                assert m.complete
+                break
+            if not m.complete and len(b"".join(parts)) == len(m.data):
+                break  # the end of this part
+        assert self.accepted[m.tsn].ppid == m.ppid
+        assert b"".join(parts) == m.data
+        self.pd = None if m.complete else (tsn, m if self.pd is None else self.pd[1])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -678,3 +702,177 @@ def _check_map(rx: Receiver, received: set[int], initial: int) -> None:
             blocks.append((off, off))
     assert rx.tsn_map.gap_blocks() == tuple(blocks[:16])
     assert rx.tsn_map.runs() == [(rx.tsn_map.cum + a, rx.tsn_map.cum + b) for a, b in blocks]
+
+
+# ----- partial delivery (§6.9) -----
+
+
+def _fragments(first_tsn: int, payload: bytes, size: int, sid: int = 0, ssn: int = 0,
+               unordered: bool = False) -> list[DataChunk]:  # fmt: skip
+    parts = [payload[i : i + size] for i in range(0, len(payload), size)]
+    out = []
+    for k, p in enumerate(parts):
+        flags = (B if k == 0 else 0) | (E if k == len(parts) - 1 else 0) | (U if unordered else 0)
+        out.append(data(first_tsn + k, sid=sid, ssn=ssn, payload=p, flags=flags))
+    return out
+
+
+def _read_all(rx: Receiver, got: list[ReceivedMessage]) -> None:
+    msgs = rx.pop_messages()
+    got.extend(msgs)
+    n = sum(len(m.data) for m in msgs)
+    if n:
+        rx.consumed(n)
+
+
+@pytest.mark.parametrize("unordered", [False, True])
+def test_a_message_larger_than_the_buffer_arrives_in_parts(unordered: bool) -> None:
+    rx = Receiver(100, 2, buffer_limit=4000, mtu=500)
+    big = bytes(range(256)) * 60  # 15,360 bytes: almost four buffers
+    frags = _fragments(100, big, 400, unordered=unordered)
+    got: list[ReceivedMessage] = []
+    i = 0
+    while i < len(frags):  # the peer sends what the window allows; we read what we get
+        while i < len(frags) and rx.on_data(frags[i], 0.0) is V.NEW:
+            i += 1
+        rx.on_packet_done(0.0)
+        rx.check_invariants()
+        _read_all(rx, got)
+    _read_all(rx, got)
+    assert b"".join(m.data for m in got) == big
+    assert [m.complete for m in got] == [False] * (len(got) - 1) + [True]
+    assert len(got) > 1 and all(m.tsn == 100 and m.ssn == 0 for m in got)
+    assert rx.buffered == 0 and rx.stats.messages == 1
+    rx.check_invariants()
+
+
+def test_a_message_that_fits_is_never_split_even_when_the_window_closes() -> None:
+    # The window closes because the user has not read: that is no reason for parts.
+    rx = Receiver(1, 1, buffer_limit=4000, mtu=500)
+    assert packet(rx, data(1, payload=b"a" * 3000)) == [V.NEW]
+    frags = _fragments(2, b"b" * 3000, 500, ssn=1)
+    verdicts = [rx.on_data(c, 0.0) for c in frags]
+    rx.on_packet_done(0.0)
+    assert verdicts.count(V.NEW) == 2  # the rest waits for room
+    [first] = rx.pop_messages()  # the first message; the second is still in reassembly
+    assert first.complete and first.data == b"a" * 3000
+    rx.consumed(3000)
+    got: list[ReceivedMessage] = []
+    for c in frags[2:]:
+        packet(rx, c)
+    _read_all(rx, got)
+    assert [(m.data, m.complete) for m in got] == [(b"b" * 3000, True)]
+
+
+def test_nothing_else_is_handed_out_between_the_parts() -> None:
+    # Stream 0 carries a big message (TSN 1..); stream 1 a small one after it (TSN 12).
+    rx = Receiver(1, 2, buffer_limit=3000, mtu=500)
+    frags = _fragments(1, b"z" * 5500, 500)  # 11 fragments, TSN 1..11
+    got: list[ReceivedMessage] = []
+    for c in frags[:6]:  # fills the window: parts start
+        rx.on_data(c, 0.0)
+    rx.on_packet_done(0.0)
+    _read_all(rx, got)
+    assert got and not got[-1].complete
+    packet(rx, data(12, sid=1, ssn=0, payload=b"small"))  # complete, but must wait
+    _read_all(rx, got)
+    assert all(m.stream_id == 0 for m in got)
+    for c in frags[6:]:
+        packet(rx, c)
+        _read_all(rx, got)
+    assert [m.stream_id for m in got][-2:] == [0, 1]
+    assert got[-2].complete and got[-1].data == b"small"
+    assert b"".join(m.data for m in got[:-1]) == b"z" * 5500
+    rx.check_invariants()
+
+
+def test_a_forward_tsn_ends_a_partial_delivery() -> None:
+    rx = Receiver(1, 1, buffer_limit=3000, mtu=500)
+    frags = _fragments(1, b"q" * 5500, 500)
+    for c in frags[:6]:
+        rx.on_data(c, 0.0)
+    rx.on_packet_done(0.0)
+    got: list[ReceivedMessage] = []
+    _read_all(rx, got)
+    assert got and not got[-1].complete
+    # The sender abandons the message (PR-SCTP): FORWARD TSN to its last TSN, stream 0 SSN 0.
+    rx.on_forward_tsn(ForwardTsnChunk(11, ((0, 0),)), 0.0)
+    assert rx.take_pd_aborted() == [(0, 0)]
+    assert rx.take_pd_aborted() == []
+    packet(rx, data(12, ssn=1, payload=b"next"))  # the stream goes on with SSN 1
+    _read_all(rx, got)
+    assert got[-1].data == b"next" and got[-1].complete
+    rx.check_invariants()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([0, 2**32 - 3, 77]),
+    st.lists(
+        st.tuples(st.integers(0, 2), st.booleans(), st.integers(1, 9000)),  # sid, U, size
+        min_size=2,
+        max_size=15,
+    ),
+    st.randoms(use_true_random=False),
+    st.floats(0.0, 0.4),  # loss
+)
+def test_messages_larger_than_the_buffer_all_arrive_through_a_lossy_network(
+    initial: int, msgs: list[tuple[int, bool, int]], rnd: random.Random, loss: float
+) -> None:
+    # A 3000-byte buffer, messages up to 9000 bytes, a reader that reads everything at
+    # once: every message arrives exactly once, in parts only when larger than the
+    # buffer allows, its parts together, ordered messages in SSN order per stream.
+    chunks: list[DataChunk] = []
+    next_ssn = [0, 0, 0]
+    for k, (sid, unordered, size) in enumerate(msgs):
+        frags = _fragments(tsn_add(initial, len(chunks)), bytes([k]) * size, 400, sid,
+                           next_ssn[sid], unordered)  # fmt: skip
+        chunks += [DataChunk(c.tsn & MASK32, c.stream_id, c.ssn, k, c.user_data, c.flags)
+                   for c in frags]  # fmt: skip
+        if not unordered:
+            next_ssn[sid] = (next_ssn[sid] + 1) & 0xFFFF
+    rx = Receiver(initial, 3, buffer_limit=3000, mtu=400)
+    got: list[ReceivedMessage] = []
+    received: set[int] = set()
+    for _round in range(3000):
+        todo = [i for i in range(len(chunks)) if i not in received]
+        if not todo:
+            break
+        burst = [i for i in todo[:12] if rnd.random() >= loss] or todo[:1]
+        rnd.shuffle(burst)
+        for i in burst:
+            v = rx.on_data(chunks[i], 0.0)
+            assert v in (V.NEW, V.NO_ROOM)
+            if v is V.NEW:
+                received.add(i)
+        rx.on_packet_done(0.0)
+        rx.check_invariants()
+        _read_all(rx, got)
+    assert len(received) == len(chunks), "stalled"
+    _read_all(rx, got)
+    whole: list[tuple[int, int, bool, bytes]] = []  # (ppid, sid, unordered, data)
+    acc: list[bytes] = []
+    head = -1
+    for m in got:  # parts of one message are consecutive; nothing else in between
+        if acc:
+            assert m.ppid == head
+        head = m.ppid
+        acc.append(m.data)
+        if m.complete:
+            whole.append((m.ppid, m.stream_id, m.unordered, b"".join(acc)))
+            acc = []
+    assert not acc
+    assert sorted(p for p, *_ in whole) == list(range(len(msgs)))
+    for ppid, sid, unordered, body in whole:
+        assert (sid, unordered, body) == (
+            msgs[ppid][0],
+            msgs[ppid][1],
+            bytes([ppid]) * msgs[ppid][2],
+        )
+    for sid in range(3):
+        order = [p for p, s, u, _b in whole if s == sid and not u]
+        assert order == sorted(order)
+    split = {m.ppid for m in got if not m.complete}
+    assert all(msgs[p][2] >= 1500 for p in split)  # the partial delivery point: buffer / 2
+    event(f"messages split: {min(len(split), 2)}")
+    assert rx.buffered == 0

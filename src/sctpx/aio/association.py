@@ -46,13 +46,19 @@ _ENDS = (
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One whole user message as :meth:`Association.recv` returns it (``ppid`` in host order)."""
+    """One user message as :meth:`Association.recv` returns it (``ppid`` in host order).
+
+    ``complete`` is False for a part of a message too large for our receive buffer
+    (partial delivery): its parts come one after another, nothing else between them,
+    the last with ``complete`` True. A message up to half the buffer is always whole.
+    """
 
     data: bytes
     stream: int
     ppid: int
     unordered: bool
     assoc_id: int
+    complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +331,7 @@ class Association:
             await self._data_sig.wait()
         ev = self._messages.popleft()
         self._consume(len(ev.data))
-        return Message(ev.data, ev.stream_id, ev.ppid, ev.unordered, ev.assoc_id)
+        return Message(ev.data, ev.stream_id, ev.ppid, ev.unordered, ev.assoc_id, ev.complete)
 
     def __aiter__(self) -> AsyncIterator[Message]:
         return self._iter_messages()

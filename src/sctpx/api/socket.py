@@ -32,7 +32,7 @@ from ..core import (
     ShutdownEvent,
 )
 from ..core.errors import UsageError
-from ..core.events import AdaptationIndication, DataReceived
+from ..core.events import AdaptationIndication, DataReceived, PartialDeliveryAborted
 from . import constants as C
 from .batch import Batch
 from .hub import Hub
@@ -52,6 +52,7 @@ _EVENT_TYPES: dict[type, int] = {
     ShutdownEvent: C.SCTP_SHUTDOWN_EVENT,
     SenderDry: C.SCTP_SENDER_DRY_EVENT,
     AdaptationIndication: C.SCTP_ADAPTATION_INDICATION,
+    PartialDeliveryAborted: C.SCTP_PARTIAL_DELIVERY_EVENT,
 }
 
 
@@ -550,7 +551,7 @@ class socket:
         if not isinstance(ev, DataReceived):
             return ev, None, RcvInfo(assoc_id=ev.assoc_id), C.MSG_NOTIFICATION
         data = ev.data[:bufsize]
-        flags = C.MSG_EOR if len(ev.data) <= bufsize else 0
+        flags = C.MSG_EOR if len(ev.data) <= bufsize and ev.complete else 0
         info = RcvInfo(ev.stream_id, ev.ssn, C.SCTP_UNORDERED if ev.unordered else 0, ev.ppid,
                        ev.tsn, 0, 0, ev.assoc_id)  # fmt: skip
         return data, self._peer_of(ev.assoc_id), info, flags

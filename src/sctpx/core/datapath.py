@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import wire as w
 from .config import Config
 from .context import EndpointContext
-from .events import DataReceived, PeerAddrState, SenderDry, SendFailed
+from .events import DataReceived, PartialDeliveryAborted, PeerAddrState, SenderDry, SendFailed
 from .path import Path, Reachability
 from .pathmgr import PathManager
 from .receiver import DataVerdict, Receiver
@@ -57,7 +57,10 @@ class DataPath:
     def deliver(self) -> None:
         aid, events = self.assoc_id, self.ctx.events
         for m in self.receiver.pop_messages():
-            events.append(DataReceived(aid, m.stream_id, m.ppid, m.data, m.unordered, m.tsn, m.ssn))
+            events.append(DataReceived(aid, m.stream_id, m.ppid, m.data, m.unordered, m.tsn, m.ssn,
+                                       m.complete))  # fmt: skip
+        for sid, ssn in self.receiver.take_pd_aborted():
+            events.append(PartialDeliveryAborted(aid, sid, ssn))
 
     # ----- the user's side -----
 

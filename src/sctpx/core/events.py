@@ -74,9 +74,12 @@ class RemoteError:
 
 @dataclass(frozen=True, slots=True)
 class DataReceived:
-    """One whole user message (RFC 6458 sctp_rcvinfo in Python form).
+    """One user message (RFC 6458 sctp_rcvinfo in Python form).
 
-    ``ppid`` is a host-order integer; ``tsn`` is its first fragment's TSN.
+    ``ppid`` is a host-order integer; ``tsn`` is its first fragment's TSN. ``complete``
+    is False for a part of a message too large for the receive buffer (partial
+    delivery, RFC 9260 §6.9): its parts follow one another, nothing else between them,
+    and the last has ``complete`` True (RFC 6458's MSG_EOR).
     """
 
     assoc_id: int
@@ -85,6 +88,17 @@ class DataReceived:
     data: bytes
     unordered: bool
     tsn: int
+    ssn: int
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PartialDeliveryAborted:
+    """A message handed out in parts will not be finished (RFC 6458 SCTP_PARTIAL_DELIVERY_EVENT
+    with SCTP_PARTIAL_DELIVERY_ABORTED): the peer abandoned its rest (PR-SCTP)."""
+
+    assoc_id: int
+    stream_id: int
     ssn: int
 
 
@@ -131,4 +145,5 @@ Event = (
     | SendFailed
     | SenderDry
     | AdaptationIndication
+    | PartialDeliveryAborted
 )

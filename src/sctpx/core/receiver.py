@@ -25,8 +25,18 @@ A FORWARD TSN always makes a SACK due at once (:attr:`~Receiver.sack_now`), stri
 3758 §3.6's "same delayed-SACK rules as DATA"; so does a packet with a duplicate, a dropped
 chunk, the I bit, or one that leaves, fills or changes a gap (§6.2, §6.7).
 
-Not done here: partial delivery (§6.9), so a message larger than ``buffer_limit`` can never be
-reassembled; reneging (§6.2's "SHOULD drop the largest TSN held"); I-DATA (RFC 8260).
+Partial delivery (§6.9, RFC 6458 §8.1.20): a message too large for the receive buffer is
+handed out in parts, ``complete`` False on all but the last. Decision: only when it must be -
+the buffer is full (its next fragment would be refused), the user has read everything
+delivered, and the lowest message in reassembly has its first fragment, is next in order on
+its stream and holds at least half the buffer (a partial delivery point of buffer / 2, as
+RFC 6458's SCTP_PARTIAL_DELIVERY_POINT). A message up to half the buffer therefore always
+arrives whole; a larger one whenever the user keeps reading. While a partial
+delivery runs, nothing else is handed out (with DATA chunks its parts could not be told apart
+from other messages); what completes meanwhile follows its last part. A FORWARD TSN that
+abandons the rest of it ends it: :meth:`Receiver.take_pd_aborted` reports it.
+
+Not done here: reneging (§6.2's "SHOULD drop the largest TSN held"); I-DATA (RFC 8260).
 """
 
 from __future__ import annotations
@@ -66,6 +76,7 @@ class ReceivedMessage(NamedTuple):
     data: bytes
     unordered: bool
     tsn: int  # TSN of the first fragment
+    complete: bool = True  # False: a part of a message in partial delivery, more follows
 
 
 class DataVerdict(enum.Enum):
@@ -89,6 +100,7 @@ class ReceiverStats:
     messages: int = 0  # complete messages made deliverable
     discarded_messages: int = 0  # complete messages thrown away (stale or repeated SSN)
     discarded_partials: int = 0  # partial messages dropped by FORWARD TSN
+    partial_deliveries: int = 0  # messages too large for the buffer, handed out in parts
     forward_tsn_ignored: int = 0  # FORWARD TSNs at/behind the cum point or absurdly far ahead
 
 
@@ -118,6 +130,17 @@ class _Partial:
         return unordered or self.ssn == ssn
 
 
+class _PartialDelivery:
+    """The message being handed out in parts: who it is and the TSN its next part starts at."""
+
+    __slots__ = ("first", "next", "ppid", "sid", "ssn", "tsn", "unordered")
+
+    def __init__(self, run: _Partial) -> None:
+        self.sid, self.ssn, self.unordered, self.ppid = run.sid, run.ssn, run.unordered, run.ppid
+        self.tsn = run.first & MASK32
+        self.first = self.next = run.first  # unwrapped
+
+
 class Receiver:
     """TSN map, reassembly, per-stream ordering, receive window and delayed SACKs."""
 
@@ -131,6 +154,9 @@ class Receiver:
         "_last_rwnd",
         "_map",
         "_next_ssn",
+        "_pd",
+        "_pd_aborted",
+        "_pd_parts",
         "_pkt_data",
         "_pkt_gaps_before",
         "_pkt_urgent",
@@ -192,6 +218,11 @@ class Receiver:
         self._next_ssn: dict[int, int] = {}
         self._held_ssn: dict[int, dict[int, ReceivedMessage]] = {}
         self._ready: list[ReceivedMessage] = []
+        # Partial delivery (§6.9): the message in parts, its parts not yet handed out, and
+        # the (stream, SSN) of those a FORWARD TSN cut short.
+        self._pd: _PartialDelivery | None = None
+        self._pd_parts: list[ReceivedMessage] = []
+        self._pd_aborted: list[tuple[int, int]] = []
         # Delayed SACK (§6.2).
         self.sack_now = False
         self.sack_deadline: float | None = None
@@ -232,7 +263,7 @@ class Receiver:
         runs = self._by_first.values()
         reasm = sum(p.nbytes for p in runs)
         held = sum(len(m.data) for h in self._held_ssn.values() for m in h.values())
-        ready = sum(len(m.data) for m in self._ready)
+        ready = sum(len(m.data) for m in self._ready) + sum(len(m.data) for m in self._pd_parts)
         if self.buffered != reasm + held + ready + self._unconsumed:
             raise AssertionError(f"buffered {self.buffered} != {reasm}+{held}+{ready}+...")
         if len(self._by_last) != len(self._by_first) or any(
@@ -384,6 +415,8 @@ class Receiver:
         """Apply the delayed-SACK rules once the packet's chunks are all in."""
         if not self._pkt_data:
             return
+        if self._pd is not None or self.buffered >= self.buffer_limit:
+            self._partial_delivery()
         urgent = self._pkt_urgent
         self._pkt_data = self._pkt_urgent = False
         if self._first_unacked is None:
@@ -419,11 +452,19 @@ class Receiver:
     # ----- the user's side -----
 
     def pop_messages(self) -> list[ReceivedMessage]:
-        """The complete messages deliverable now, in delivery order."""
-        ready = self._ready
-        if not ready:
-            return []
-        self._ready = []
+        """The messages (and parts, see partial delivery) deliverable now, in order."""
+        if self._pd_parts:
+            ready, self._pd_parts = self._pd_parts, []
+            if self._pd is None:  # its last part: what completed meanwhile follows
+                ready += self._ready
+                self._ready = []
+        elif self._pd is not None:
+            return []  # waiting for its next part: nothing else goes out meanwhile
+        else:
+            ready = self._ready
+            if not ready:
+                return []
+            self._ready = []
         n = 0
         for m in ready:
             n += len(m.data)
@@ -443,6 +484,8 @@ class Receiver:
             raise einval(f"consumed {nbytes} bytes, {self._unconsumed} delivered and unread")
         self._unconsumed -= nbytes
         self.buffered -= nbytes
+        if self._pd is None and not self._unconsumed and self.buffered >= self.buffer_limit:
+            self._partial_delivery()  # everything read and still no room: parts are due
         rwnd, last = self.a_rwnd, self._last_rwnd
         small = min(self.mtu, self.buffer_limit // 2)
         step = max(small, self.buffer_limit // 4)
@@ -450,6 +493,57 @@ class Receiver:
             self.sack_now = True
             return True
         return False
+
+    # ----- partial delivery (§6.9) -----
+
+    def _partial_delivery(self) -> None:
+        """Start a partial delivery if one is due (see the module's note), then hand out
+        every part of it that has arrived in sequence."""
+        if self._pd is None:
+            if self._ready or self._unconsumed or self._pd_parts:
+                return  # the user has data to read first: reading opens the window
+            run = self._lowest_run()
+            if run is None or not run.begins or run.first > self._map.cum:
+                return
+            if run.nbytes < self.buffer_limit // 2:
+                return  # small: it completes once its next fragment finds room
+            if not run.unordered and run.ssn != self._next_ssn.get(run.sid, 0):
+                return
+            self._pd = _PartialDelivery(run)
+            self.stats.partial_deliveries += 1
+        pd: _PartialDelivery | None = self._pd
+        while pd is not None:
+            run = self._by_first.get(pd.next)
+            if run is None or not run.joins(pd.sid, pd.ssn, pd.unordered):
+                break
+            if run.begins != (pd.next == pd.first):
+                break  # only the first part has the B bit: this is another message
+            del self._by_first[run.first]
+            del self._by_last[run.last]
+            frags = self._frag_data
+            data = b"".join([frags.pop(x) for x in range(run.first, run.last + 1)])
+            self._pd_parts.append(
+                ReceivedMessage(pd.sid, pd.ssn, pd.ppid, data, pd.unordered, pd.tsn, run.ends)
+            )
+            pd.next = run.last + 1
+            if run.ends:
+                self._pd = pd = None
+                self.stats.messages += 1
+                if not run.unordered:
+                    self._next_ssn[run.sid] = (run.ssn + 1) & SSN_MASK
+                    if run.sid in self._held_ssn:
+                        self._release(run.sid)
+
+    def _lowest_run(self) -> _Partial | None:
+        heap, by_first = self._first_heap, self._by_first
+        while heap and heap[0] not in by_first:
+            heappop(heap)
+        return by_first[heap[0]] if heap else None
+
+    def take_pd_aborted(self) -> list[tuple[int, int]]:
+        """``(stream, SSN)`` of partial deliveries a FORWARD TSN ended (RFC 6458 §6.1.7)."""
+        out, self._pd_aborted = self._pd_aborted, []
+        return out
 
     # ----- FORWARD TSN (RFC 3758 §3.6) -----
 
@@ -464,6 +558,10 @@ class Receiver:
             self.stats.forward_tsn_ignored += 1
             return
         tmap.forward(new_cum)
+        pd = self._pd
+        if pd is not None and pd.next <= tmap.cum:  # its next part was abandoned
+            self._pd = None
+            self._pd_aborted.append((pd.sid, pd.ssn))
         self._drop_partials(tmap.cum)
         for sid, ssn in chunk.streams:
             if sid < self.inbound_streams:
