@@ -203,9 +203,14 @@ def send_bulk(sock: sctpx.socket, total: int, msglen: int = 1200, seed: int = 1,
 
 
 def recv_all(sock: sctpx.socket, limit: int = 0) -> dict[str, Any]:
-    """Read messages until the association ends (or ``limit`` bytes): sizes and a digest."""
+    """Read messages until the association ends (or ``limit`` bytes): sizes and a digest.
+
+    ``sizes`` counts whole messages (the parts of a message too large for the receive
+    buffer are joined: partial delivery); ``parts`` counts the parts that were not a
+    message's last."""
     h = hashlib.sha256()
     sizes: Counter[int] = Counter()
+    cur = parts = 0  # bytes of the message arriving in parts so far; parts seen
     notes: list[Any] = []
     streams: Counter[int] = Counter()
     prog = _progress()
@@ -224,13 +229,18 @@ def recv_all(sock: sctpx.socket, limit: int = 0) -> dict[str, Any]:
             last = time.monotonic()
             h.update(ev.data)
             n += len(ev.data)
-            sizes[len(ev.data)] += 1
-            streams[ev.stream_id] += 1
+            cur += len(ev.data)
+            if ev.complete:
+                sizes[cur] += 1
+                streams[ev.stream_id] += 1
+                cur = 0
+            else:
+                parts += 1
             prog["bytes"] = n
         else:
             notes.append(ev)
     return {"bytes": n, "messages": sum(sizes.values()), "sha256": h.hexdigest(),
-            "sizes": dict(sizes), "streams": dict(streams), "notifications": notes,
+            "sizes": dict(sizes), "parts": parts, "streams": dict(streams), "notifications": notes,
             "seconds": time.monotonic() - t0, "data_seconds": last - first}  # fmt: skip
 
 

@@ -26,15 +26,15 @@ A FORWARD TSN always makes a SACK due at once (:attr:`~Receiver.sack_now`), stri
 chunk, the I bit, or one that leaves, fills or changes a gap (§6.2, §6.7).
 
 Partial delivery (§6.9, RFC 6458 §8.1.20): a message too large for the receive buffer is
-handed out in parts, ``complete`` False on all but the last. Decision: only when it must be -
-the buffer is full (its next fragment would be refused), the user has read everything
-delivered, and the lowest message in reassembly has its first fragment, is next in order on
-its stream and holds at least half the buffer (a partial delivery point of buffer / 2, as
-RFC 6458's SCTP_PARTIAL_DELIVERY_POINT). A message up to half the buffer therefore always
-arrives whole; a larger one whenever the user keeps reading. While a partial
-delivery runs, nothing else is handed out (with DATA chunks its parts could not be told apart
-from other messages); what completes meanwhile follows its last part. A FORWARD TSN that
-abandons the rest of it ends it: :meth:`Receiver.take_pd_aborted` reports it.
+handed out in parts, ``complete`` False on all but the last. Decision: only when it must
+be - the window is too small for two of the sender's next fragments, the user has read
+everything delivered, and the lowest message in reassembly has its first fragment, is next
+in order on its stream and holds at least half the buffer (a partial delivery point of
+buffer / 2, as RFC 6458's SCTP_PARTIAL_DELIVERY_POINT). A message up to half the buffer
+therefore always arrives whole, and one that fits the buffer almost always. While a
+partial delivery runs, nothing else is handed out (with DATA chunks its parts could not be
+told apart from other messages); what completes meanwhile follows its last part. A FORWARD
+TSN that abandons the rest of it ends it: :meth:`Receiver.take_pd_aborted` reports it.
 
 Not done here: reneging (§6.2's "SHOULD drop the largest TSN held"); I-DATA (RFC 8260).
 """
@@ -415,7 +415,7 @@ class Receiver:
         """Apply the delayed-SACK rules once the packet's chunks are all in."""
         if not self._pkt_data:
             return
-        if self._pd is not None or self.buffered >= self.buffer_limit:
+        if self._pd is not None or self._window_shut():
             self._partial_delivery()
         urgent = self._pkt_urgent
         self._pkt_data = self._pkt_urgent = False
@@ -484,7 +484,7 @@ class Receiver:
             raise einval(f"consumed {nbytes} bytes, {self._unconsumed} delivered and unread")
         self._unconsumed -= nbytes
         self.buffered -= nbytes
-        if self._pd is None and not self._unconsumed and self.buffered >= self.buffer_limit:
+        if self._pd is None and not self._unconsumed and self._window_shut():
             self._partial_delivery()  # everything read and still no room: parts are due
         rwnd, last = self.a_rwnd, self._last_rwnd
         small = min(self.mtu, self.buffer_limit // 2)
@@ -507,6 +507,13 @@ class Receiver:
                 return
             if run.nbytes < self.buffer_limit // 2:
                 return  # small: it completes once its next fragment finds room
+            # The window must be too small for the sender's next fragments. Decision: twice
+            # the larger of this message's fragment size and the MTU, not "full": a sender
+            # that avoids silly windows (usrsctp) sends nothing into a window smaller than
+            # its fragments, so a buffer never fills to the byte (found in interop).
+            frag = run.nbytes // (run.last - run.first + 1) + 16
+            if self.a_rwnd >= 2 * max(frag, self.mtu):
+                return
             if not run.unordered and run.ssn != self._next_ssn.get(run.sid, 0):
                 return
             self._pd = _PartialDelivery(run)
@@ -533,6 +540,11 @@ class Receiver:
                     self._next_ssn[run.sid] = (run.ssn + 1) & SSN_MASK
                     if run.sid in self._held_ssn:
                         self._release(run.sid)
+
+    def _window_shut(self) -> bool:
+        """At least half the buffer held: worth looking for a message to hand out in parts
+        (the exact test, against that message's fragments, is in _partial_delivery)."""
+        return self.buffered * 2 > self.buffer_limit
 
     def _lowest_run(self) -> _Partial | None:
         heap, by_first = self._first_heap, self._by_first
