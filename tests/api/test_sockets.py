@@ -438,3 +438,18 @@ def test_close_then_stack_close_still_delivers_and_shuts_down(net: Net) -> None:
     assert conn.recv(100) == b""  # and the SHUTDOWN completed before the stack stopped
     conn.close()
     srv.close()
+
+
+def test_partial_delivery_point_option(net: Net) -> None:  # RFC 6458 §8.1.21
+    s = sctpx.socket(sctpx.AF_INET, sctpx.SOCK_STREAM, stack=net.client_stack)
+    opt = sctpx.SCTP_PARTIAL_DELIVERY_POINT
+    assert s.getsockopt(sctpx.IPPROTO_SCTP, opt) == 131072 // 2  # half SO_RCVBUF
+    s.setsockopt(sctpx.IPPROTO_SCTP, opt, 10_000)
+    assert s.getsockopt(sctpx.IPPROTO_SCTP, opt) == 10_000
+    s.setsockopt(sctpx.IPPROTO_SCTP, opt, 1 << 30)  # beyond half the buffer: capped
+    assert s.getsockopt(sctpx.IPPROTO_SCTP, opt) == 131072 // 2
+    for bad in (-1, "x", 1 << 32):
+        with pytest.raises(OSError) as exc:
+            s.setsockopt(sctpx.IPPROTO_SCTP, opt, bad)
+        assert exc.value.errno == errno.EINVAL
+    s.close()

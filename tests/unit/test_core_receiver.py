@@ -876,3 +876,24 @@ def test_messages_larger_than_the_buffer_all_arrive_through_a_lossy_network(
     assert all(msgs[p][2] >= 1500 for p in split)  # the partial delivery point: buffer / 2
     event(f"messages split: {min(len(split), 2)}")
     assert rx.buffered == 0
+
+
+@pytest.mark.parametrize(("pd_point", "split"), [(0, False), (1000, True)])
+def test_the_partial_delivery_point(pd_point: int, split: bool) -> None:
+    # Stream 0: a message's first 1600 bytes (TSN 1-4; its end, TSN 5, is late) and the
+    # next message of the stream (TSN 6, 1500 bytes, held behind it): the window is nearly
+    # shut. The 1600 bytes go out in parts only if the point is at most that (RFC 6458
+    # §8.1.21); the default point, half the 4000-byte buffer, keeps the message whole.
+    rx = Receiver(1, 1, buffer_limit=4000, mtu=500, pd_point=pd_point)
+    head = _fragments(1, b"h" * 2000, 400)  # TSN 1..5
+    for c in head[:4]:
+        rx.on_data(c, 0.0)
+    packet(rx, data(6, ssn=1, payload=b"n" * 1500))
+    got: list[ReceivedMessage] = []
+    _read_all(rx, got)
+    assert bool(got) == split and all(not m.complete for m in got)
+    packet(rx, head[4])
+    _read_all(rx, got)
+    assert b"".join(m.data for m in got) == b"h" * 2000 + b"n" * 1500
+    assert [m.complete for m in got][-2:] == [True, True]
+    rx.check_invariants()

@@ -107,6 +107,10 @@ def setsockopt(sock: socket, level: int, name: int, value: Any) -> None:
         _set_primary(sock, value)
     elif name == C.SCTP_NODELAY:
         cfg.nodelay = bool(value)
+    elif name == C.SCTP_PARTIAL_DELIVERY_POINT:  # §8.1.21: bytes; future associations
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFFFFFFFF:
+            raise _einval("SCTP_PARTIAL_DELIVERY_POINT is a byte count, 0..2**32-1")
+        cfg.pd_point = value
     elif name == C.SCTP_DEFAULT_SNDINFO and isinstance(value, SndInfo):  # §8.1.31
         if value.flags & ~(C.SCTP_UNORDERED) or not 0 <= value.sid < 65536:
             raise _einval("default flags may only be SCTP_UNORDERED; sid 0..65535")
@@ -198,6 +202,9 @@ def getsockopt(sock: socket, level: int, name: int, arg: Any = None) -> Any:
         return PeerAddrParams(aid, None, _ms(c.hb_interval), c.path_max_retrans, c.mtu)
     if name == C.SCTP_NODELAY:
         return int(cfg.nodelay)
+    if name == C.SCTP_PARTIAL_DELIVERY_POINT:  # the point in effect: at most half SO_RCVBUF
+        half = cfg.a_rwnd // 2
+        return min(cfg.pd_point, half) if cfg.pd_point else half
     if name == C.SCTP_DEFAULT_SNDINFO:
         return SndInfo(**vars(sock._default_sndinfo))
     if name == C.SCTP_MAXSEG:  # §8.1.16: the largest user data in one DATA chunk

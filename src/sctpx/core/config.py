@@ -49,6 +49,10 @@ class Config:
     # Receive window we advertise (a_rwnd, RFC 9260 §3.3.2; ≥ 1500): also the bound
     # on what the receiver holds (reassembly, out of order, delivered but unread).
     a_rwnd: int = 131072
+    # SCTP_PARTIAL_DELIVERY_POINT (RFC 6458 §8.1.21): a message is handed out in parts
+    # only once this many of its bytes are held (0 = half of a_rwnd; larger values act
+    # as half of a_rwnd, so a message larger than the buffer can always get through).
+    pd_point: int = 0
     # IP MTU of every path. The default fits 1500-byte links: with IPv4 and UDP
     # encapsulation a packet carries 1472 bytes of SCTP (RFC 6951 §5.6).
     mtu: int = 1500

@@ -36,7 +36,7 @@ class DataPath:
         self.timers = timers
         self.sender = Sender(local_tsn, outbound, peer_rwnd, cfg, pm.paths, pr_sctp, self._failed)
         self.receiver = Receiver(peer_tsn, inbound, buffer_limit=cfg.a_rwnd,
-                                 sack_delay=cfg.sack_delay)  # fmt: skip
+                                 sack_delay=cfg.sack_delay, pd_point=cfg.pd_point)  # fmt: skip
         self.pr_sctp = pr_sctp
         self.last_data_from: str | None = None
         self._rtx_dst: str | None = None

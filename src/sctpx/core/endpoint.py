@@ -508,5 +508,7 @@ def _check_config(cfg: Config) -> None:
         raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
     if cfg.interleaving:  # INIT-08: never announce what we cannot do
         raise UsageError(errno.EOPNOTSUPP, "user message interleaving (I-DATA) is not built yet")
+    if cfg.pd_point < 0:
+        raise einval("pd_point must be >= 0")
     if cfg.mtu < 576 or cfg.max_burst < 1:
         raise einval("mtu must be >= 576 and max_burst >= 1")

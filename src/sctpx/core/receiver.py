@@ -168,6 +168,7 @@ class Receiver:
         "inbound_streams",
         "max_tsn_span",
         "mtu",
+        "pd_point",
         "sack_deadline",
         "sack_delay",
         "sack_freq",
@@ -187,6 +188,7 @@ class Receiver:
         max_tsn_span: int | None = None,
         max_gap_blocks: int = 64,
         max_dups: int = 32,
+        pd_point: int = 0,
     ) -> None:
         if not 1 <= inbound_streams <= 65535:
             raise einval(f"inbound_streams {inbound_streams} outside 1..65535")
@@ -203,6 +205,10 @@ class Receiver:
         self.sack_freq = sack_freq
         self.mtu = mtu  # for the window-update rule; the association may update it with PMTU
         self.max_tsn_span = buffer_limit + 1 if max_tsn_span is None else max_tsn_span
+        # Partial delivery point (RFC 6458 §8.1.21): at most half the buffer, so that a
+        # message larger than the buffer can always be handed out in parts.
+        half = buffer_limit // 2
+        self.pd_point = min(pd_point, half) if pd_point > 0 else half
         self.buffered = 0  # bytes held: reassembly + waiting for order + not yet consumed
         self._unconsumed = 0  # bytes handed out by pop_messages and not yet consumed
         self._last_rwnd = buffer_limit  # what the peer last heard (INIT / INIT ACK, then SACKs)
@@ -505,7 +511,7 @@ class Receiver:
             run = self._lowest_run()
             if run is None or not run.begins or run.first > self._map.cum:
                 return
-            if run.nbytes < self.buffer_limit // 2:
+            if run.nbytes < self.pd_point:
                 return  # small: it completes once its next fragment finds room
             # The window must be too small for the sender's next fragments. Decision: twice
             # the larger of this message's fragment size and the MTU, not "full": a sender
