@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import random
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..wire.ipaddr import pack_ip, unpack_ip
 
@@ -27,9 +27,12 @@ _FIXED = struct.Struct("!BdIIIIIIIHHHHIIHHBH")
 _MAC_LEN = 32
 
 
-@dataclass(frozen=True, slots=True)
-class CookieState:
-    """The TCB essentials carried in a state cookie."""
+class CookieState(NamedTuple):
+    """The TCB essentials carried in a state cookie.
+
+    A NamedTuple, not a frozen dataclass: one is built for every INIT and every COOKIE
+    ECHO, and a frozen dataclass of 21 fields costs ~6 µs to build against ~1 µs.
+    """
 
     created: float
     lifetime: float
