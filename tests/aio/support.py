@@ -48,6 +48,16 @@ async def serve(handler: aio.server.Handler = echo, **kw: Any) -> aio.Server:
     return await aio.start_server(handler, kw.pop("addrs", [S1, S2]), 0, **kw)
 
 
+async def serve_into(got: asyncio.Queue[aio.Message], **kw: Any) -> aio.Server:
+    """A server (as :func:`serve`) whose handler puts every message it reads into ``got``."""
+
+    async def sink(assoc: aio.Association) -> None:
+        async for msg in assoc:
+            await got.put(msg)
+
+    return await serve(sink, **kw)
+
+
 async def connect(server: aio.Server, ips: list[str] | None = None, **kw: Any) -> aio.Association:
     """connectx to ``server`` at ``ips`` (S1, S2 by default) from a stack of its own."""
     kw.setdefault("udp_port", 0)

@@ -10,7 +10,7 @@ import pytest
 import sctpx.aio as aio
 from sctpx.core import Config
 
-from .support import connect, run, serve, wait
+from .support import connect, run, serve, serve_into, wait
 
 
 def test_echo_round_trips() -> None:
@@ -41,12 +41,7 @@ def test_large_messages_one_way() -> None:
 
     async def main() -> None:
         got: asyncio.Queue[aio.Message] = asyncio.Queue()
-
-        async def sink(assoc: aio.Association) -> None:
-            async for msg in assoc:
-                await got.put(msg)
-
-        server = await serve(sink)
+        server = await serve_into(got)
         async with await connect(server) as assoc:
             for i, n in enumerate(sizes):
                 data = bytes([i]) * n
@@ -66,12 +61,7 @@ def test_a_message_larger_than_the_receive_buffer_arrives_in_parts() -> None:
 
     async def main() -> None:
         got: asyncio.Queue[aio.Message] = asyncio.Queue()
-
-        async def sink(assoc: aio.Association) -> None:
-            async for msg in assoc:
-                await got.put(msg)
-
-        server = await serve(sink)
+        server = await serve_into(got)
         async with await connect(server) as assoc:
             assoc.send(big, stream=3, ppid=9)
             assoc.send(b"next", stream=4)
