@@ -765,3 +765,43 @@ def test_a_message_eight_times_the_receive_buffer_arrives_in_parts(loss: float) 
     assert len(got) > 2
     rx = sim.server_assoc().data.receiver
     assert rx.stats.partial_deliveries == 1 and rx.buffered == 0
+
+
+# ----- PR-SCTP: a chunk that expires when it is to be fast-retransmitted (RFC 3758) -----
+
+
+def test_a_chunk_expiring_at_its_fast_retransmission_is_skipped_at_once() -> None:
+    # A short-lived message (TTL 5 ms, RTT 20 ms) is lost, 5 reliable ones follow; the
+    # SACKs that report the gap arrive in batches. Marking the
+    # chunk for fast retransmission took it out of the flight, which stopped T3; when the
+    # flush then finds it expired, its FORWARD TSN must leave in that same flush - not at
+    # the next HEARTBEAT, 30 s later (found in interop with usrsctp).
+    sim = Sim()
+    sim.ctap.coalesce = True
+    sim.connect()
+    for _ in range(40):  # slow start: cwnd grows past 4 packets
+        sim.send(bytes(1400))
+    sim.poke()
+    assert sim.run_until(lambda: any(isinstance(e, SenderDry) for e in sim.cevents), 30)
+    lost: list[float] = []
+    msgs = [bytes([i + 1]) * 1400 for i in range(6)]  # one packet each
+
+    def drop_first_data(pkt: w.Packet) -> bool:
+        if not lost and any(isinstance(c, w.DataChunk) for c in pkt.chunks):
+            lost.append(sim.net.now)
+            return True
+        return False
+
+    sim.stap.drop = drop_first_data
+    t0 = sim.net.now
+    sim.send(msgs[0], ttl=0.005)
+    for m in msgs[1:]:
+        sim.send(m)
+    sim.poke()
+    assert sim.run_until(lambda: sim.net.packets(chunk=w.ForwardTsnChunk), 40)
+    fwd = sim.net.packets(chunk=w.ForwardTsnChunk)[0]
+    # One round trip (20 ms): in the flush that found it expired. It used to wait for the
+    # next flush (a later SACK here; in interop nothing came, T3 was off: 31 s).
+    assert fwd.sent - t0 <= 0.021
+    assert sim.run_until(lambda: len(sim.received()) == 45, 5)
+    assert [e.data for e in sim.received()[40:]] == msgs[1:]

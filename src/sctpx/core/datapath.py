@@ -196,11 +196,7 @@ class DataPath:
             control.setdefault(dst.ip, []).insert(0, self.receiver.make_sack())  # MH-06
         cur = self.pm.current()
         if data_allowed and cur is not None:
-            fwd = self.sender.forward_tsn() if self.pr_sctp and s.forward_tsn_due else None
-            if fwd is not None:  # guarded by T3 like DATA, so a lost one is sent again
-                control.setdefault(cur.ip, []).append(fwd)
-                if not self.timers.running(("t3", cur.ip)):
-                    self.timers.start(("t3", cur.ip), now + cur.rto.rto)
+            self._forward_tsn(cur, control, now)
             if self.sender.has_rtx():
                 rip = self._rtx_dst or cur.ip
                 rp = self.pm.paths.get(rip)
@@ -208,11 +204,25 @@ class DataPath:
                     rp = cur
                 self._send_data(rp, control.pop(rp.ip, []), now, retransmit=True)
             self._send_data(cur, control.pop(cur.ip, []), now, retransmit=False)
+            # A chunk marked for retransmission may have expired just now, when it was to
+            # go (RFC 3758 §3.5 A): its FORWARD TSN leaves in this flush too. Marking took
+            # it out of the flight, so T3 may be off, and nothing else would send it.
+            self._forward_tsn(cur, control, now)
         for ip, chunks in control.items():
             p = self.pm.paths.get(ip)
             if p is not None and chunks:
                 self.pm.emit(chunks, p)
         self._after_flush()
+
+    def _forward_tsn(self, cur: Path, control: dict[str, list[w.Chunk]], now: float) -> None:
+        """RFC 3758 §3.5 C2-C3: queue the due FORWARD TSN for ``cur``, guarded by T3 like DATA."""
+        if not (self.pr_sctp and self.sender.forward_tsn_due):
+            return
+        fwd = self.sender.forward_tsn()
+        if fwd is not None:  # a lost one is sent again when T3 expires
+            control.setdefault(cur.ip, []).append(fwd)
+            if not self.timers.running(("t3", cur.ip)):
+                self.timers.start(("t3", cur.ip), now + cur.rto.rto)
 
     def _after_flush(self) -> None:
         self.sender.end_burst()
