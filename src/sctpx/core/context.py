@@ -11,6 +11,7 @@ from ..wire.ipaddr import pack_ip
 from .config import Config
 from .cookie import CookieJar
 from .events import Event
+from .handshake import family
 from .types import Datagram
 
 
@@ -42,7 +43,7 @@ class EndpointContext:
 
     def families(self) -> frozenset[int]:
         if self._families is None:
-            self._families = frozenset(6 if ":" in a else 4 for a in self.addresses)
+            self._families = frozenset(family(a) for a in self.addresses)
         return self._families
 
     def source_for(self, peer_ip: str) -> str:

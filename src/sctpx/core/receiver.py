@@ -386,9 +386,7 @@ class Receiver:
         if ssn == expected:
             self._ready.append(msg)
             self.stats.messages += 1
-            self._next_ssn[sid] = (ssn + 1) & SSN_MASK
-            if sid in self._held_ssn:
-                self._release(sid)
+            self._delivered_in_order(sid, ssn)
         elif (ssn - expected) & SSN_MASK < SSN_HALF:
             held = self._held_ssn.setdefault(sid, {})
             if ssn in held:
@@ -397,6 +395,12 @@ class Receiver:
                 held[ssn] = msg
         else:
             self._discard(msg)  # an SSN already delivered or skipped: a peer error
+
+    def _delivered_in_order(self, sid: int, ssn: int) -> None:
+        """§6.6: ``ssn`` of ``sid`` went out; expect the next, release what is then in order."""
+        self._next_ssn[sid] = (ssn + 1) & SSN_MASK
+        if sid in self._held_ssn:
+            self._release(sid)
 
     def _release(self, sid: int) -> None:
         """Deliver the held messages of a stream that are now in sequence."""
@@ -421,7 +425,7 @@ class Receiver:
         """Apply the delayed-SACK rules once the packet's chunks are all in."""
         if not self._pkt_data:
             return
-        if self._pd is not None or self._window_shut():
+        if self._pd is not None or self._half_full():
             self._partial_delivery()
         urgent = self._pkt_urgent
         self._pkt_data = self._pkt_urgent = False
@@ -490,7 +494,7 @@ class Receiver:
             raise einval(f"consumed {nbytes} bytes, {self._unconsumed} delivered and unread")
         self._unconsumed -= nbytes
         self.buffered -= nbytes
-        if self._pd is None and not self._unconsumed and self._window_shut():
+        if self._pd is None and not self._unconsumed and self._half_full():
             self._partial_delivery()  # everything read and still no room: parts are due
         rwnd, last = self.a_rwnd, self._last_rwnd
         small = min(self.mtu, self.buffer_limit // 2)
@@ -543,13 +547,11 @@ class Receiver:
                 self._pd = pd = None
                 self.stats.messages += 1
                 if not run.unordered:
-                    self._next_ssn[run.sid] = (run.ssn + 1) & SSN_MASK
-                    if run.sid in self._held_ssn:
-                        self._release(run.sid)
+                    self._delivered_in_order(run.sid, run.ssn)
 
-    def _window_shut(self) -> bool:
-        """At least half the buffer held: worth looking for a message to hand out in parts
-        (the exact test, against that message's fragments, is in _partial_delivery)."""
+    def _half_full(self) -> bool:
+        """More than half the buffer held: only then can a message reach the partial delivery
+        point (at most half); the exact test is in _partial_delivery."""
         return self.buffered * 2 > self.buffer_limit
 
     def _lowest_run(self) -> _Partial | None:

@@ -449,7 +449,8 @@ class Stack(Hooks):
             return
         if self._runner.started:
             with contextlib.suppress(Exception):
-                self._send_all()  # best effort: queued ABORTs and SHUTDOWNs leave
+                self._touch_all = True  # best effort: queued ABORTs and SHUTDOWNs leave
+                self._send_touched()
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
@@ -464,11 +465,6 @@ class Stack(Hooks):
             self._pcap_file = self._pcap = None
 
     # ------------------------------------------------------------------ sending
-
-    def _send_all(self) -> None:
-        now = self._clock()
-        for entry in list(self._eps.values()):
-            self._transmit(entry.ep, now)
 
     def _send_touched(self) -> None:
         """Flush the endpoints this batch touched (and those with events), note their timers."""
