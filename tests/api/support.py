@@ -33,3 +33,13 @@ class Net:
                      sctpx.UdpEncaps(port=self.server_stack.udp_port or 29899))  # fmt: skip
         c.settimeout(WAIT)
         return c
+
+    def connected(
+        self, ips: tuple[str, ...] = (S1,)
+    ) -> tuple[sctpx.socket, sctpx.socket, sctpx.socket]:
+        """A one-to-one server, a client connectx'ed to it at ``ips``, the accepted socket."""
+        srv, cli = self.server(), self.client()
+        cli.connectx([(ip, PORT) for ip in ips])
+        conn, _ = srv.accept()
+        conn.settimeout(WAIT)
+        return srv, cli, conn

@@ -67,10 +67,7 @@ def test_black_holed_first_address_classic_timer(net: Net) -> None:
 
 
 def test_primary_cut_mid_transfer_completes_over_the_other_path(net: Net) -> None:
-    srv = net.server()
-    cli = net.client()
-    cli.connectx([(S1, PORT), (S2, PORT)])
-    conn, _ = srv.accept()
+    srv, cli, conn = net.connected((S1, S2))
     conn.settimeout(10)
     total = 4000
     payload = [i.to_bytes(4, "big") * 300 for i in range(total)]

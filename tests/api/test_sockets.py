@@ -164,11 +164,7 @@ def test_non_blocking_failure_shows_in_so_error(net: Net) -> None:  # NB-03
 
 
 def test_bulk_transfer_with_checksum(net: Net) -> None:
-    srv = net.server()
-    cli = net.client()
-    cli.connectx([(S1, PORT), (S2, PORT)])
-    conn, _ = srv.accept()
-    conn.settimeout(WAIT)
+    srv, cli, conn = net.connected((S1, S2))
     total = 20 * 1024 * 1024
     block = os.urandom(64 * 1024)
     sent = hashlib.sha256()
@@ -229,11 +225,7 @@ def test_recvmsg_recvv_sendv_and_peeloff(net: Net) -> None:  # RFC 6458 §9.2, �
 
 def test_a_message_larger_than_the_receive_buffer_comes_in_parts_with_msg_eor(net: Net) -> None:
     # RFC 6458 §9.8 / RFC 9260 §6.9: 500 KB into a 128 KB buffer; MSG_EOR on the last part.
-    srv = net.server()
-    cli = net.client()
-    cli.connectx([(S1, PORT)])
-    conn, _ = srv.accept()
-    conn.settimeout(WAIT)
+    srv, cli, conn = net.connected()
     big = os.urandom(500_000)
     cli.sctp_send(big, stream=1, ppid=5)
     cli.sctp_send(b"tail", stream=1, ppid=6)
@@ -426,11 +418,7 @@ def test_accept_after_the_association_already_ended(net: Net) -> None:
 
 
 def test_close_then_stack_close_still_delivers_and_shuts_down(net: Net) -> None:
-    srv = net.server()
-    cli = net.client()
-    cli.connectx([(S1, PORT)])
-    conn, _ = srv.accept()
-    conn.settimeout(WAIT)
+    srv, cli, conn = net.connected()
     cli.sendall(b"last words")
     cli.close()
     net.client_stack.close()  # right away: the queued send and the SHUTDOWN still go
