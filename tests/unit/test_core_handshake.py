@@ -397,3 +397,45 @@ def test_peer_adaptation_layer_is_reported_after_comm_up() -> None:  # RFC 6458 
     evs = c.events()
     assert [type(e) for e in evs] == [AssocChange, AdaptationIndication]
     assert evs[1] == AdaptationIndication(c.aid, 0x1234)
+
+
+def stale_cookie(c: Client, src: str, now: float = 0.05) -> list[tuple[w.Packet, tuple[str, int]]]:
+    return c.feed([w.ErrorChunk((w.StaleCookieError(1000),))], src=src, now=now)
+
+
+def test_stale_cookie_after_an_init_ack_from_an_unlisted_address() -> None:  # issue 16
+    # The fuzzer's find: S1 listed, the INIT ACK from S2 with no addresses (S1 dropped,
+    # S2 primary, the COOKIE ECHO to S2), then a Stale Cookie error from S2.
+    c = Client(addrs=[P1])
+    [(echo, dst)] = c.feed([init_ack()], src=P2)
+    assert dst[0] == P2 and list(c.assoc.paths) == [P2]
+    out = stale_cookie(c, P2)  # raised ValueError out of receive() before the fix
+    [(pkt, dst)] = out
+    [init] = pkt.chunks
+    assert isinstance(init, w.InitChunk) and pkt.verification_tag == 0
+    assert any(isinstance(p, w.CookiePreservativeParam) for p in init.params)  # §5.2.6
+    assert dst[0] == P1  # the user's list again: never an INIT to an address only the peer named
+    a = c.assoc
+    assert a.state is State.COOKIE_WAIT and list(a.paths) == [P1] and a.paths[P1].confirmed
+    assert c.events() == []
+    # ... and the restarted set-up completes through S1.
+    [(pkt, dst)] = c.feed([init_ack(w.IPv4AddressParam(P1))], src=P1, now=0.1)
+    assert dst[0] == P1 and isinstance(pkt.chunks[0], w.CookieEchoChunk)
+    c.feed([w.CookieAckChunk()], src=P1, now=0.12)
+    assert a.state is State.ESTABLISHED
+    [ev] = [e for e in c.events() if isinstance(e, AssocChange)]
+    assert ev.state is AssocChangeState.COMM_UP
+
+
+def test_stale_cookie_restart_goes_to_the_listed_cookie_destination() -> None:  # §5.2.6
+    c = Client(addrs=[P1, P2])
+    c.feed([init_ack(w.IPv4AddressParam(P2))], src=P2)  # P1 dropped, COOKIE ECHO to P2
+    [(pkt, dst)] = stale_cookie(c, P2)
+    assert dst[0] == P2 and isinstance(pkt.chunks[0], w.InitChunk)
+    assert list(c.assoc.paths) == [P1, P2]  # both listed addresses back, confirmed
+    assert all(p.confirmed and p.listed for p in c.assoc.paths.values())
+    # A second Stale Cookie ends the set-up with ETIMEDOUT (option 3 once).
+    c.feed([init_ack(w.IPv4AddressParam(P2))], src=P2, now=0.1)
+    stale_cookie(c, P2, now=0.2)
+    [ev] = [e for e in c.events() if isinstance(e, AssocChange)]
+    assert ev.state is AssocChangeState.CANT_STR_ASSOC and ev.error == errno.ETIMEDOUT

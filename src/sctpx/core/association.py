@@ -694,7 +694,35 @@ class Association(Teardown):
         self._init_sent_at.clear()
         self._init_sends = 0
         self._init_retransmits = 0
-        self._send_init(self._cookie_dst, now)
+        self._send_init(self._restore_listed(), now)
+
+    def _restore_listed(self) -> str:
+        """The paths of a set-up restarted by a Stale Cookie error; where its INIT goes.
+
+        Decision (issue 16, §5.2.6 option 3): the new INIT starts a new set-up, so the
+        association goes back to what connectx gave it: the user's listed addresses,
+        CONFIRMED (those the stale INIT ACK did not list come back; those only it
+        announced go: the next INIT ACK announces them again). The INIT goes to the
+        COOKIE ECHO's destination if the user listed it, else to the first listed address,
+        and from there on the usual stagger and T1 rules apply. An INIT never goes to an
+        address only the peer named.
+        """
+        cfg = self.cfg
+        for ip in [ip for ip, p in self.paths.items() if not p.listed]:
+            self.pm.remove(ip)
+        kept = self.pm.paths
+        self.pm.paths = {}
+        for ip in self.listed:  # in the user's order, as connectx made them
+            if ip in kept:
+                self.pm.paths[ip] = kept[ip]
+            else:
+                self.pm.add(ip, cfg.remote_udp_ports.get(ip, cfg.remote_udp_port),
+                            confirmed=True, listed=True)  # fmt: skip
+        self.pm.primary = None
+        self.version += 1
+        if self._cookie_dst in self.listed:
+            return self._cookie_dst
+        return self._next_init_target() or self.listed[0]
 
     # ----- unreachable signals (§10, ICMP-01..04) -----
 
