@@ -153,7 +153,7 @@ class NoRoute:
 
 def test_local_no_route_counts_as_unreachable(pair: Pair) -> None:
     """sendto's ENETUNREACH is given to the core like an ICMP net unreachable."""
-    us = pair.client._socks["127.0.0.1"]
+    us = pair.client._transport.socks["127.0.0.1"]
     us.sock = NoRoute(us.sock, "127.0.0.9")  # type: ignore[assignment]
     t0 = time.monotonic()
     aid = pair.connect(("127.0.0.9",))

@@ -1,14 +1,15 @@
-"""The Stack: real UDP sockets under sans-IO Endpoints, driven by one asyncio loop.
+"""The Stack: a transport's sockets under sans-IO Endpoints, driven by one asyncio loop.
 
 What one wake-up of the loop does (a *batch*):
 
 1. the cause: a socket became readable (read every datagram that is ready,
-   up to :data:`MAX_READ_PER_WAKEUP`, then its error queue), the timer fired,
+   up to :data:`~.transport.MAX_READ_PER_WAKEUP`, then its error queue), the timer fired,
    or a function given to :meth:`Stack.call` / :meth:`Stack.call_soon` ran;
-2. *settle*: send what every endpoint has to send, each datagram on the socket
-   bound to its source address; call ``on_events(ep)`` for every endpoint that
-   may have new events; repeat while the callbacks produced more; then re-arm
-   the single timer to the earliest ``get_timer()`` of all endpoints.
+2. *settle*: send what every endpoint has to send, each packet through the
+   transport (:mod:`.transport`: UDP or raw IP) from its source address; call
+   ``on_events(ep)`` for every endpoint that may have new events; repeat while
+   the callbacks produced more; then re-arm the single timer to the earliest
+   ``get_timer()`` of all endpoints.
 
 Calls nested inside a batch (``call`` from ``on_events`` or from a function
 given to ``call``) run inline and leave the settling to the outermost batch.
@@ -28,31 +29,30 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import BinaryIO, TypeVar
 
 from ..core import Config, Endpoint
 from ..core.states import SHUTDOWN_STATES
 from ..core.types import Addr, Datagram, UnreachableKind, normalise_ip
 from ..pcap import PcapWriter
-from . import icmp, udp
+from . import rawip, udp
 from .deadlines import Deadlines
 from .hooks import Hooks, StackStats, Tap
 from .runner import LoopRunner, closed_error
-from .udp import MAX_DATAGRAM, UdpSocket, family_of
+from .transport import SocketTransport
 
 T = TypeVar("T")
 log = logging.getLogger("sctpx.net")
 
 DEFAULT_UDP_PORT = 9899  # RFC 6951 §5.1: the IANA port sctp-tunneling
 UDP_PORT_ENV = "SCTPX_UDP_PORT"
-# Reading stops after this many datagrams per wake-up so that other sockets and
-# timers get their turn; the rest is read at the next turn of the loop.
-MAX_READ_PER_WAKEUP = 1024
+TRANSPORT_ENV = "SCTPX_TRANSPORT"
+TRANSPORTS = ("udp", "ip")
 # Settle rounds (send, notify, send ...) per batch before yielding to the loop.
 MAX_SETTLE_ROUNDS = 64
 EPHEMERAL_PORTS = range(49152, 65536)  # RFC 6335 §6: the dynamic ports
 SCTP_COMMON_HEADER = 12
-_LOCAL_UNREACH = {errno.ENETUNREACH: UnreachableKind.NET, errno.EHOSTUNREACH: UnreachableKind.HOST}
 
 OnEvents = Callable[[Endpoint], None]
 
@@ -60,12 +60,13 @@ OnEvents = Callable[[Endpoint], None]
 class _Entry:
     """One registered endpoint."""
 
-    __slots__ = ("ep", "ips", "on_events")
+    __slots__ = ("claim", "ep", "ips", "on_events")
 
-    def __init__(self, ep: Endpoint, ips: list[str], on_events: OnEvents) -> None:
+    def __init__(self, ep: Endpoint, ips: list[str], on_events: OnEvents, claim: object) -> None:
         self.ep = ep
         self.ips = ips
         self.on_events = on_events
+        self.claim = claim  # the transport's hold on the SCTP port (raw IP: host-wide)
 
 
 def _env_udp_port() -> int:
@@ -96,23 +97,48 @@ def _env_pcap() -> str | None:
     return path if n == 0 else f"{path}.{n}"
 
 
+def _make_transport(
+    stack: Stack, transport: str | None, udp_port: int | None, allow_kernel_sctp: bool
+) -> SocketTransport:
+    """The stack's transport: ``transport`` or ``$SCTPX_TRANSPORT``, else UDP."""
+    name = rawip.transport_env() if transport is None else transport
+    if name not in TRANSPORTS:
+        raise ValueError(f"transport {name!r}: not one of {', '.join(TRANSPORTS)}")
+    if name == "ip":
+        if udp_port:
+            raise ValueError("udp_port is for the UDP transport, not transport='ip'")
+        rawip.check_raw_sockets()
+        if not allow_kernel_sctp and rawip.kernel_sctp_present():
+            raise OSError(errno.EBUSY, rawip.KERNEL_SCTP_HELP)
+        return rawip.IpTransport(stack)
+    port = _env_udp_port() if udp_port is None else udp_port
+    if not 0 <= port < 65536:
+        raise ValueError(f"udp_port {port} out of range")
+    return udp.UdpTransport(stack, port)
+
+
 class Stack(Hooks):
-    """An SCTP-over-UDP stack: one UDP encapsulation port, sockets per address, one loop."""
+    """An SCTP stack: a transport (UDP or raw IP) with sockets per address, one loop.
+
+    ``transport``: ``"udp"`` (SCTP over UDP, RFC 6951; the default, no privileges)
+    or ``"ip"`` (SCTP directly over IP; needs CAP_NET_RAW, ``PermissionError``
+    otherwise, and refuses with ``OSError(EBUSY)`` where the kernel has SCTP itself
+    unless ``allow_kernel_sctp``). ``None``: ``$SCTPX_TRANSPORT``, else UDP.
+    See docs/transports.md.
+    """
 
     def __init__(
         self,
         *,
+        transport: str | None = None,
         udp_port: int | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         pcap: str | os.PathLike[str] | None = None,
+        allow_kernel_sctp: bool = False,
     ) -> None:
-        port = _env_udp_port() if udp_port is None else udp_port
-        if not 0 <= port < 65536:
-            raise ValueError(f"udp_port {port} out of range")
-        self._udp_port = port  # RFC 6951 §5.1: one local encapsulation port for all addresses
         self._runner = LoopRunner(loop)
+        self._transport = _make_transport(self, transport, udp_port, allow_kernel_sctp)
         self._eps: dict[int, _Entry] = {}  # by SCTP port
-        self._socks: dict[str, UdpSocket] = {}  # by local IP
         self._notify: dict[int, _Entry] = {}  # endpoints that may have new events
         # Endpoints a batch touched: flushed and their timers re-read when it settles
         # (with _touch_all: every endpoint, after a call that may have touched any).
@@ -126,7 +152,6 @@ class Stack(Hooks):
         self._last_now = 0.0
         self._closed = False
         self.stats = StackStats()
-        self._warned: set[int] = set()  # errnos of sendto already logged
         self._holes: set[str] = set()  # local IPs black-holed by blackhole() (testing aid)
         self._tap: Tap | None = None  # see tap() (diagnostic aid)
         self._pcap_file: BinaryIO | None = None
@@ -142,8 +167,14 @@ class Stack(Hooks):
 
     @property
     def udp_port(self) -> int:
-        """The local UDP encapsulation port (0 until the first bind when asked for ephemeral)."""
-        return self._udp_port
+        """The local UDP encapsulation port (0 until the first bind when asked for
+        ephemeral; always 0 over raw IP)."""
+        return self._transport.port
+
+    @property
+    def transport(self) -> str:
+        """``"udp"`` or ``"ip"``."""
+        return self._transport.name
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -160,9 +191,14 @@ class Stack(Hooks):
         return [e.ep for e in list(self._eps.values())]
 
     @property
+    def sockets(self) -> dict[str, socket.socket]:
+        """The transport's bound sockets by local IP (a snapshot, for diagnostics)."""
+        return {ip: us.sock for ip, us in list(self._transport.socks.items())}
+
+    @property
     def udp_sockets(self) -> dict[str, socket.socket]:
-        """The bound UDP sockets by local IP (a snapshot, for diagnostics)."""
-        return {ip: us.sock for ip, us in list(self._socks.items())}
+        """The bound UDP sockets by local IP (a snapshot; empty over raw IP)."""
+        return self.sockets if self._transport.name == "udp" else {}
 
     def now(self) -> float:
         """The clock given to the core: the loop's monotonic time, in seconds."""
@@ -188,7 +224,7 @@ class Stack(Hooks):
     ) -> Endpoint:
         """Register a new Endpoint on SCTP ``port`` (0: a free ephemeral one) and ``addresses``.
 
-        Opens a UDP socket on ``(ip, udp_port)`` for every address not yet served.
+        Opens a socket (UDP on ``(ip, udp_port)``, or raw IP) for every address not yet served.
         Errors: EADDRINUSE (SCTP port taken here, or the UDP bind), EADDRNOTAVAIL,
         EACCES, EINVAL (bad addresses or config); nothing stays open after one.
         ``on_events(ep)`` runs on the loop thread whenever ``ep`` may have events:
@@ -264,7 +300,8 @@ class Stack(Hooks):
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{len(self._eps)} endpoints"
-        return f"<Stack udp_port={self._udp_port} {state}>"
+        where = f"udp_port={self.udp_port}" if self.transport == "udp" else "ip"
+        return f"<Stack {where} {state}>"
 
     # ------------------------------------------------------------------ batches
 
@@ -366,26 +403,28 @@ class Stack(Hooks):
             raise OSError(errno.EINVAL, f"SCTP port {port} out of range")
         elif port in self._eps:
             raise OSError(errno.EADDRINUSE, f"SCTP port {port} is in use by this stack")
-        opened: list[UdpSocket] = []
+        claim = self._transport.reserve(port, ips)
         try:
-            for ip in ips:
-                if ip not in self._socks:
-                    opened.append(self._open_socket(ip))
-            ep = Endpoint(
-                port, ips, config=config, udp_port=self._udp_port, now=now, auto_consume=False
-            )
+            self._transport.open(ips)
+            try:
+                ep = Endpoint(
+                    port, ips, config=self._config_for(config), udp_port=self._transport.port,
+                    now=now, auto_consume=False,
+                )  # fmt: skip
+            except BaseException:
+                self._transport.release_addresses(ips)
+                raise
         except BaseException:
-            for us in opened:
-                us.close()
+            self._transport.release(claim)
             raise
-        loop = self._runner.loop
-        for us in opened:
-            self._socks[us.ip] = us
-            loop.add_reader(us.fileno(), self._on_readable, us)
-        for ip in ips:
-            self._socks[ip].users += 1
-        self._eps[port] = self._touched[port] = _Entry(ep, ips, on_events)
+        self._eps[port] = self._touched[port] = _Entry(ep, ips, on_events, claim)
         return ep
+
+    def _config_for(self, config: Config | None) -> Config | None:
+        """Over raw IP every peer is reached without UDP (port 0, RFC 6951 does not apply)."""
+        if self._transport.port == 0 and self._transport.name == "ip":
+            return replace(config or Config(), remote_udp_port=0, remote_udp_ports={})
+        return config
 
     @staticmethod
     def _check_addresses(addresses: list[str]) -> list[str]:
@@ -413,13 +452,6 @@ class Stack(Hooks):
                 return port
         raise OSError(errno.EADDRINUSE, "no free SCTP port left in this stack")
 
-    def _open_socket(self, ip: str) -> UdpSocket:
-        """A socket on ``(ip, udp_port)``; with udp_port 0 the first bind picks the port."""
-        us = UdpSocket(ip, self._udp_port)
-        if self._udp_port == 0:
-            self._udp_port = us.port  # RFC 6951 §5.1: from now on, for every address
-        return us
-
     def _close_ep(self, ep: Endpoint, now: float) -> None:
         entry = self._eps.get(ep.port)
         if entry is None or entry.ep is not ep:
@@ -429,19 +461,8 @@ class Stack(Hooks):
         self._notify.pop(ep.port, None)
         self._touched.pop(ep.port, None)
         self._deadlines.set(ep.port, None)
-        for ip in entry.ips:
-            us = self._socks.get(ip)
-            if us is None:
-                continue
-            us.users -= 1
-            if us.users <= 0:
-                self._close_socket(us)
-
-    def _close_socket(self, us: UdpSocket) -> None:
-        self._socks.pop(us.ip, None)
-        with contextlib.suppress(Exception):
-            self._runner.loop.remove_reader(us.fileno())
-        us.close()
+        self._transport.release_addresses(entry.ips)
+        self._transport.release(entry.claim)
 
     def _shutdown(self) -> None:
         """On the loop thread (or with no loop running): send what is queued, close everything."""
@@ -455,8 +476,9 @@ class Stack(Hooks):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = self._timer_when = None
-        for us in list(self._socks.values()):
-            self._close_socket(us)
+        self._transport.close()
+        for entry in self._eps.values():
+            self._transport.release(entry.claim)
         self._eps.clear()
         self._notify.clear()
         if self._pcap_file is not None:
@@ -497,64 +519,35 @@ class Stack(Hooks):
             self._send(datagram)
 
     def _send(self, datagram: Datagram) -> None:
-        """Send one datagram from the socket bound to its source address.
+        """Send one packet through the transport, from its source address.
 
-        RFC 6951 §5.3: the UDP source port is the stack's encapsulation port (every
-        socket is bound to it) and the destination port the one the core keeps for
-        that destination; the kernel computes the UDP checksum.
+        RFC 6951 §5.3: over UDP the source port is the stack's encapsulation port
+        (every socket is bound to it) and the destination port the one the core keeps
+        for that destination; the kernel computes the UDP checksum.
         """
         data, src, dst = datagram
-        us = self._socks.get(src[0])
-        if us is None:
-            us = self._fallback_socket(src[0])
-            if us is None:
-                self.stats.no_socket += 1
-                return
-            self.stats.wrong_source += 1
-        if self._holes and us.ip in self._holes:
-            self.stats.blackholed += 1  # blackhole(): the datagram vanishes
+        tr = self._transport
+        ip = tr.send(data, src[0], dst)
+        if ip is None:
             return
-        target = (dst[0], dst[1])
-        for attempt in (1, 2):
-            try:
-                us.sock.sendto(data, target)
-                break
-            except ConnectionRefusedError:
-                # IP_RECVERR: an earlier ICMP error is reported by (and cleared in) this
-                # call, and nothing was sent; its details wait in the error queue, which
-                # the reader drains. Send once more.
-                us.error_pending = True
-                if attempt == 2:
-                    self.stats.send_errors += 1
-                    return
-            except (BlockingIOError, InterruptedError):
-                self.stats.send_dropped += 1  # a full send buffer is a lost packet (§6.3.3)
-                return
-            except OSError as exc:
-                self.stats.send_errors += 1
-                kind = _LOCAL_UNREACH.get(exc.errno or 0)
-                if kind is not None:  # no route: as good as an ICMP unreachable
-                    self._unreach.append((target, kind, data))
-                elif exc.errno not in self._warned:  # e.g. EINVAL for UDP port 0: say it once
-                    self._warned.add(exc.errno or 0)
-                    log.warning("sctpx: sendto %s from %s failed: %s", target, us.ip, exc)
-                return
         self.stats.sent += 1
+        local = (ip, tr.port)
+        if tr.port == 0:
+            dst = (dst[0], 0)
         if log.isEnabledFor(logging.DEBUG):
-            _log_packet("sent", data, (us.ip, self._udp_port), target)
+            _log_packet("sent", data, local, dst)
         if self._pcap is not None:
             with contextlib.suppress(ValueError):
-                self._pcap.write_datagram(time.time(), (us.ip, self._udp_port), target, data)
+                self._pcap.write_datagram(time.time(), local, dst, data)
         if self._tap is not None:
-            self._call_tap((us.ip, self._udp_port), target, data, True)
+            self._call_tap(local, dst, data, True)
 
-    def _fallback_socket(self, ip: str) -> UdpSocket | None:
-        """A socket of the same family when none is bound to ``ip`` (counted; shouldn't happen)."""
-        fam = family_of(ip) if ip not in ("0.0.0.0", "::") else None
-        for us in self._socks.values():
-            if fam is None or us.family == fam:
-                return us
-        return None
+    def _local_unreachable(self, dst: Addr, kind: UnreachableKind, data: bytes) -> None:
+        """A send found no route: given to the core when the batch settles."""
+        self._unreach.append((dst, kind, data))
+
+    def _icmp(self, dst: Addr, kind: UnreachableKind, quoted: bytes) -> None:
+        self._unreachable(dst, kind, quoted, self._clock())
 
     def _deliver_local_unreachable(self) -> None:
         signals, self._unreach = self._unreach, []
@@ -581,66 +574,6 @@ class Stack(Hooks):
 
     # ------------------------------------------------------------------ receiving
 
-    def _on_readable(self, us: UdpSocket) -> None:
-        """Reader callback: read every ready datagram (bounded), then the error queue."""
-        if self._closed or self._socks.get(us.ip) is not us:
-            return
-        if self._holes and us.ip in self._holes:
-            self._swallow(us)
-            return
-        with self._batch():
-            # The error queue is read when a read or send reported a pending error, or
-            # when the wake-up found no datagram (epoll says EPOLLERR while the error
-            # queue is not empty, so a missed entry wakes us again): one syscall saved
-            # per busy wake-up.
-            if self._read_datagrams(us) == 0 or us.error_pending:
-                us.error_pending = False
-                self._read_errors(us)
-
-    def _swallow(self, us: UdpSocket) -> None:
-        """blackhole(): read and discard what waits on ``us``, its error queue too."""
-        for _ in range(MAX_READ_PER_WAKEUP):
-            try:
-                us.sock.recvfrom(MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                continue  # a pending ICMP error: its details are discarded below
-            self.stats.blackholed += 1
-        us.error_pending = False
-        for _ in range(MAX_READ_PER_WAKEUP):
-            try:
-                us.sock.recvmsg(MAX_DATAGRAM, 512, icmp.MSG_ERRQUEUE)
-            except OSError:
-                break
-
-    def _read_datagrams(self, us: UdpSocket) -> int:
-        """Read until the socket is empty (at most MAX_READ_PER_WAKEUP); the count read."""
-        # One datagram per loop turn (asyncio's datagram transports) loses most of
-        # a burst once the receive buffer fills; read until the socket is empty.
-        recvfrom = us.sock.recvfrom
-        local = (us.ip, self._udp_port)
-        got = 0
-        for _ in range(MAX_READ_PER_WAKEUP):
-            try:
-                data, addr = recvfrom(MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                # IP_RECVERR: a pending ICMP error (ECONNREFUSED, EHOSTUNREACH ...) is
-                # reported once by a read; the details are in the error queue.
-                self.stats.read_errors += 1
-                us.error_pending = True
-                continue
-            got += 1
-            self._deliver(data, (addr[0], addr[1]), local)
-        stats = self.stats
-        stats.received += got
-        stats.wakeups += 1
-        if got > stats.max_batch:
-            stats.max_batch = got
-        return got
-
     def _deliver(self, data: bytes, src: Addr, dst: Addr) -> None:
         """Demultiplex one datagram by its SCTP destination port (RFC 6951 §5.4)."""
         if log.isEnabledFor(logging.DEBUG):
@@ -665,26 +598,6 @@ class Stack(Hooks):
             self.stats.core_errors += 1
             log.exception("sctpx: the core failed in receive")
         self._notify[entry.ep.port] = entry
-
-    def _read_errors(self, us: UdpSocket) -> None:
-        """Drain the socket's error queue: ICMP errors about datagrams it sent (RFC 6951 §5.5).
-
-        The core checks that the quoted packet is ours (ports and verification
-        tag) and never relies on these signals; they only make set-up faster.
-        """
-        for _ in range(MAX_READ_PER_WAKEUP):
-            try:
-                data, anc, _flags, addr = us.sock.recvmsg(MAX_DATAGRAM, 512, icmp.MSG_ERRQUEUE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
-            err = icmp.parse_ancillary(anc)
-            kind = icmp.unreachable_kind(err) if err is not None else None
-            if kind is None or not isinstance(addr, tuple):
-                self.stats.icmp_ignored += 1
-                continue
-            self._unreachable((addr[0], addr[1]), kind, data, self._clock())
 
     # ------------------------------------------------------------------ the timer
 

@@ -1,4 +1,4 @@
-"""One non-blocking UDP socket per local address (RFC 6951 §5.1: one local encapsulation port).
+"""SCTP over UDP: one non-blocking UDP socket per local address (RFC 6951 §5.1: one port).
 
 Each socket is bound to one explicit IP address and the stack's UDP
 encapsulation port, never to the wildcard: a datagram then leaves from exactly
@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import socket
 
-from .icmp import IP_RECVERR, IPV6_RECVERR, SOL_IP, SOL_IPV6
+from ..core.types import Addr
+from .transport import AddrSocket, Sink, SocketTransport, ask_for_errors, family_of
 
 # Receive buffer asked for: 4 MB holds a burst of thousands of datagrams while the
 # loop is busy. Linux caps SO_RCVBUF at net.core.rmem_max (212992 on a default
@@ -23,14 +24,9 @@ RCVBUF = 4 * 1024 * 1024
 SNDBUF = 1024 * 1024
 SO_RCVBUFFORCE = 33  # <asm-generic/socket.h>; not named by Python's socket module
 SO_SNDBUFFORCE = 32
-MAX_DATAGRAM = 65535
 
 
-def family_of(ip: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in ip else socket.AF_INET
-
-
-def _grow_buffer(sock: socket.socket, opt: int, force_opt: int, size: int) -> None:
+def grow_buffer(sock: socket.socket, opt: int, force_opt: int, size: int) -> None:
     """Ask for ``size`` bytes of buffer; use the FORCE variant if the cap got in the way."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, opt, size)
@@ -40,45 +36,56 @@ def _grow_buffer(sock: socket.socket, opt: int, force_opt: int, size: int) -> No
             sock.setsockopt(socket.SOL_SOCKET, force_opt, size)
 
 
-class UdpSocket:
-    """A UDP socket bound to ``(ip, port)``, non-blocking, with ICMP errors queued."""
+class UdpTransport(SocketTransport):
+    """SCTP over UDP (RFC 6951): one UDP socket per local address, on one encapsulation port."""
 
-    __slots__ = ("error_pending", "family", "ip", "port", "sock", "users")
+    name = "udp"
 
-    def __init__(self, ip: str, port: int, rcvbuf: int = RCVBUF, sndbuf: int = SNDBUF) -> None:
-        """Open and bind; the bind's OSError (EADDRNOTAVAIL, EADDRINUSE, EACCES) propagates."""
-        self.ip = ip
-        self.family = family_of(ip)
-        sock = socket.socket(self.family, socket.SOCK_DGRAM)
+    def __init__(
+        self, sink: Sink, udp_port: int, rcvbuf: int = RCVBUF, sndbuf: int = SNDBUF
+    ) -> None:
+        super().__init__(sink)
+        self._port = udp_port  # RFC 6951 §5.1: one local encapsulation port for all addresses
+        self._rcvbuf = rcvbuf
+        self._sndbuf = sndbuf
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def _make_socket(self, ip: str) -> AddrSocket:
+        """A socket on ``(ip, udp_port)``; with udp_port 0 the first bind picks the port."""
+        us = open_udp(ip, self._port, self._rcvbuf, self._sndbuf)
+        if self._port == 0:
+            self._port = us.port  # RFC 6951 §5.1: from now on, for every address
+        return us
+
+    def _parse(self, us: AddrSocket, data: bytes, addr: tuple[str, int]) -> tuple[bytes, Addr]:
+        return data, (addr[0], addr[1])
+
+
+def open_udp(ip: str, port: int, rcvbuf: int = RCVBUF, sndbuf: int = SNDBUF) -> AddrSocket:
+    """A UDP socket bound to ``(ip, port)``, non-blocking, with ICMP errors queued.
+
+    The bind's OSError (EADDRNOTAVAIL, EADDRINUSE, EACCES) propagates.
+    """
+    family = family_of(ip)
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        ask_for_errors(sock, family)
+        grow_buffer(sock, socket.SO_RCVBUF, SO_RCVBUFFORCE, rcvbuf)
+        grow_buffer(sock, socket.SO_SNDBUF, SO_SNDBUFFORCE, sndbuf)
         try:
-            sock.setblocking(False)
-            if self.family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.setsockopt(SOL_IPV6, IPV6_RECVERR, 1)
-            else:
-                sock.setsockopt(SOL_IP, IP_RECVERR, 1)
-            _grow_buffer(sock, socket.SO_RCVBUF, SO_RCVBUFFORCE, rcvbuf)
-            _grow_buffer(sock, socket.SO_SNDBUF, SO_SNDBUFFORCE, sndbuf)
-            try:
-                sock.bind((ip, port))
-            except OSError as exc:
-                raise OSError(exc.errno, f"{exc.strerror}: UDP {ip} port {port}") from None
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-        self.port: int = sock.getsockname()[1]
-        self.users = 0  # endpoints using this address
-        self.error_pending = False  # a read or send reported an error: read the error queue
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def __repr__(self) -> str:
-        return f"<UdpSocket {self.ip} port {self.port} users={self.users}>"
+            sock.bind((ip, port))
+        except OSError as exc:
+            raise OSError(exc.errno, f"{exc.strerror}: UDP {ip} port {port}") from None
+    except BaseException:
+        sock.close()
+        raise
+    return AddrSocket(ip, sock, sock.getsockname()[1])
 
 
 def route_source(ip: str) -> str:
