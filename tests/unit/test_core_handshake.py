@@ -407,7 +407,7 @@ def test_stale_cookie_after_an_init_ack_from_an_unlisted_address() -> None:  # i
     # The fuzzer's find: S1 listed, the INIT ACK from S2 with no addresses (S1 dropped,
     # S2 primary, the COOKIE ECHO to S2), then a Stale Cookie error from S2.
     c = Client(addrs=[P1])
-    [(echo, dst)] = c.feed([init_ack()], src=P2)
+    [(_echo, dst)] = c.feed([init_ack()], src=P2)
     assert dst[0] == P2 and list(c.assoc.paths) == [P2]
     out = stale_cookie(c, P2)  # raised ValueError out of receive() before the fix
     [(pkt, dst)] = out

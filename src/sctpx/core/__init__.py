@@ -16,6 +16,7 @@ from .events import (
     SendFailed,
     ShutdownEvent,
 )
+from .ootb import OotbResponder
 from .path import Reachability
 from .states import State
 from .types import Addr, Datagram, UnreachableKind
@@ -29,6 +30,7 @@ __all__ = [
     "Datagram",
     "Endpoint",
     "Event",
+    "OotbResponder",
     "PartialDeliveryAborted",
     "PeerAddrChange",
     "PeerAddrState",

@@ -23,6 +23,7 @@ from .cookie import CookieJar, CookieState
 from .errors import UsageError, einval
 from .events import DataReceived, Event
 from .handshake import InitParams, Offer, init_defect, read_params, setup_params
+from .ootb import OotbResponder, classify
 from .states import SETUP_STATES, State
 from .types import Addr, Datagram, UnreachableKind
 from .types import normalise_ip as _normalise
@@ -78,6 +79,8 @@ class Endpoint:
         self._next_id = FIRST_ASSOC_ID
         self._dirty: dict[int, Association] = {}  # to flush before the next send or timer
         self.dropped = 0  # malformed or unclaimed packets silently discarded
+        # §8.4: answers to out-of-the-blue packets, rate-limited per endpoint.
+        self.ootb = OotbResponder()
 
     @property
     def port(self) -> int:
@@ -313,7 +316,7 @@ class Endpoint:
         if assoc is None or (
             isinstance(first, w.ShutdownAckChunk) and assoc.state in SETUP_STATES
         ):  # §8.5.1 E: treated as out of the blue
-            self._out_of_the_blue(packet, src, dst)
+            self._out_of_the_blue(packet, src, dst, now)
             return
         if not assoc.accepts(packet):
             self.dropped += 1  # §8.5: silently discarded
@@ -344,7 +347,7 @@ class Endpoint:
             self._reindex(assoc)
             return
         if not self.listening:  # §8.4 rule 3: ABORT, tag = Initiate Tag, T bit 0
-            self._send_abort(packet.src_port, init.initiate_tag, src, dst, ())
+            self._out_of_the_blue(packet, src, dst, now)
             return
         # §5.1 B: answer statelessly; nothing is kept until a valid COOKIE ECHO.
         offer = Offer(self.ctx.new_tag(), self.ctx.rng.getrandbits(32))
@@ -424,27 +427,12 @@ class Endpoint:
 
     # ----- out of the blue (§8.4) -----
 
-    def _out_of_the_blue(self, packet: w.Packet, src: Addr, dst: Addr) -> None:
-        chunks = packet.chunks
-        vtag = packet.verification_tag
-        if any(isinstance(c, w.AbortChunk) for c in chunks):
-            pass  # rule 2
-        elif any(isinstance(c, w.ShutdownAckChunk) for c in chunks):  # rule 5
-            done = w.ShutdownCompleteChunk(flags=w.FLAG_T)
-            self.ctx.send([done], vtag, packet.src_port, dst[0], src)
-        elif any(isinstance(c, w.ShutdownCompleteChunk) for c in chunks):
-            pass  # rule 6
-        elif any(
-            isinstance(c, w.CookieAckChunk)
-            or (
-                isinstance(c, w.ErrorChunk)
-                and any(isinstance(e, w.StaleCookieError) for e in c.causes)
-            )
-            for c in chunks
-        ):
-            pass  # rule 7
-        else:  # rule 8: ABORT with the reflected tag
-            self.ctx.send([w.AbortChunk(flags=w.FLAG_T)], vtag, packet.src_port, dst[0], src)
+    def _out_of_the_blue(self, packet: w.Packet, src: Addr, dst: Addr, now: float) -> None:
+        """§8.4 for a packet to our port that no association claims (rules in .ootb)."""
+        verdict = classify(packet, src[0], dst[0])
+        d = self.ootb.answer(packet, verdict, src, dst, now)
+        if d is not None:
+            self.ctx.out.append(d)
         self.dropped += 1
 
     def _send_abort(
