@@ -22,7 +22,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING
 
-from ..net import DEFAULT_UDP_PORT, UDP_PORT_ENV, Stack
+from ..net import DEFAULT_UDP_PORT, TRANSPORT_ENV, TRANSPORTS, UDP_PORT_ENV, Stack, transport_env
 
 if TYPE_CHECKING:
     from ._router import Router
@@ -33,7 +33,9 @@ class _Shared:
 
     __slots__ = ("key", "stack", "users")
 
-    def __init__(self, stack: Stack, key: tuple[asyncio.AbstractEventLoop, int] | None) -> None:
+    def __init__(
+        self, stack: Stack, key: tuple[asyncio.AbstractEventLoop, str, int] | None
+    ) -> None:
         self.stack = stack
         self.key = key  # None: a private stack (udp_port=0)
         self.users = 0
@@ -63,7 +65,7 @@ class Lease:
 
 
 _lock = threading.Lock()  # loops on other threads may use the registry at the same time
-_shared_by_key: dict[tuple[asyncio.AbstractEventLoop, int], _Shared] = {}
+_shared_by_key: dict[tuple[asyncio.AbstractEventLoop, str, int], _Shared] = {}
 _defaults: dict[Stack, _Shared] = {}  # every default stack, shared or private
 _routers: weakref.WeakKeyDictionary[Stack, set[Router]] = weakref.WeakKeyDictionary()
 
@@ -82,8 +84,19 @@ def env_udp_port() -> int:
     return port
 
 
-def acquire(stack: Stack | None, udp_port: int | None) -> Lease:
-    """A lease on the stack to use from the running loop (see the module rules)."""
+def env_transport() -> str:
+    """``$SCTPX_TRANSPORT`` (``udp`` or ``ip``), else ``udp``; EINVAL for anything else."""
+    name = transport_env()
+    if name not in TRANSPORTS:
+        raise OSError(errno.EINVAL, f"{TRANSPORT_ENV}={name!r}: not one of {TRANSPORTS}")
+    return name
+
+
+def acquire(stack: Stack | None, udp_port: int | None, transport: str | None = None) -> Lease:
+    """A lease on the stack to use from the running loop (see the module rules).
+
+    Over raw IP (``transport="ip"``) there is no UDP port: one shared stack per loop.
+    """
     loop = asyncio.get_running_loop()
     if stack is not None:
         if stack.closed:
@@ -91,15 +104,23 @@ def acquire(stack: Stack | None, udp_port: int | None) -> Lease:
         if stack.loop is not loop:
             raise OSError(errno.EINVAL, "the stack runs on another event loop (or thread)")
         return Lease(stack, None)
-    port = env_udp_port() if udp_port is None else udp_port
+    kind = env_transport() if transport is None else transport
+    if kind not in TRANSPORTS:
+        raise OSError(errno.EINVAL, f"transport {kind!r}: not one of {TRANSPORTS}")
+    if kind == "ip":
+        if udp_port:
+            raise OSError(errno.EINVAL, "udp_port is for the UDP transport, not transport='ip'")
+        port = 0
+    else:
+        port = env_udp_port() if udp_port is None else udp_port
     if not 0 <= port < 65536:
         raise OSError(errno.EINVAL, f"udp_port {port} out of range")
     _purge_dead_loops()
     with _lock:
-        key = (loop, port) if port else None
+        key = (loop, kind, port) if port or kind == "ip" else None
         shared = _shared_by_key.get(key) if key is not None else None
         if shared is None or shared.stack.closed:
-            shared = _Shared(Stack(udp_port=port, loop=loop), key)
+            shared = _Shared(Stack(transport=kind, udp_port=port, loop=loop), key)
             _defaults[shared.stack] = shared
             if key is not None:
                 _shared_by_key[key] = shared

@@ -508,6 +508,7 @@ async def connectx(
     udp_port: int | None = None,
     remote_udp_port: int | None = None,
     stack: Stack | None = None,
+    transport: str | None = None,
     timeout: float | None = None,
     config: Config | None = None,
 ) -> Association:
@@ -519,7 +520,9 @@ async def connectx(
     ``streams``: outbound streams asked for. ``init_stagger``: seconds before the
     INIT also goes to the next address (0: the RFC's timing). ``udp_port``: our
     UDP encapsulation port (selects the default stack), ``remote_udp_port``: the
-    peer's (default 9899). ``stack``: run on this stack instead. ``timeout``:
+    peer's (default 9899). ``transport``: ``"udp"`` or ``"ip"`` (SCTP directly over
+    IP, CAP_NET_RAW; default ``$SCTPX_TRANSPORT``, else UDP) for the default
+    stack, whose UDP ports then do not apply. ``stack``: run on this stack instead. ``timeout``:
     give up (abort, TimeoutError) after this many seconds; the core itself gives
     up after Max.Init.Retransmits. ``config``: endpoint defaults.
 
@@ -533,10 +536,10 @@ async def connectx(
         opts["num_ostreams"] = streams
     if init_stagger is not None:
         opts["init_stagger"] = init_stagger
-    if remote_udp_port is not None:
-        opts["remote_udp_port"] = remote_udp_port
     ips, port = _local(local, peers)
-    router = Router(_stacks.acquire(stack, udp_port))
+    router = Router(_stacks.acquire(stack, udp_port, transport))
+    if remote_udp_port is not None and router.stack.transport == "udp":
+        opts["remote_udp_port"] = remote_udp_port
     router.open(port, ips, replace(config) if config is not None else Config())
     assoc = _start(router, peers, opts)
     try:

@@ -154,13 +154,14 @@ async def start_server(
     *,
     udp_port: int | None = None,
     stack: Stack | None = None,
+    transport: str | None = None,
     streams: int | None = None,
     config: Config | None = None,
 ) -> Server:
     """Listen on SCTP ``port`` (0: an ephemeral one, see ``server.port``) at ``addrs`` (IPs).
 
     ``handler(assoc)`` runs as a task for every new association, from its
-    COMM_UP on. ``udp_port`` / ``stack`` choose the stack as for connectx;
+    COMM_UP on. ``udp_port`` / ``transport`` / ``stack`` choose the stack as for connectx;
     ``streams`` is the number of outbound streams offered; ``config`` the
     endpoint defaults. Raises OSError: EINVAL, EADDRINUSE, EADDRNOTAVAIL.
     """
@@ -170,7 +171,7 @@ async def start_server(
     cfg = replace(config) if config is not None else Config()
     if streams is not None:
         cfg.num_ostreams = streams
-    router = Router(_stacks.acquire(stack, udp_port))
+    router = Router(_stacks.acquire(stack, udp_port, transport))
     ep = router.open(port, ips, cfg)
     server = Server(handler, router)
     router.on_closed = server.close

@@ -120,6 +120,8 @@ def setsockopt(sock: socket, level: int, name: int, value: Any) -> None:
     elif name == C.SCTP_REMOTE_UDP_ENCAPS_PORT and isinstance(value, UdpEncaps):  # OPT-07
         if not 0 <= value.port < 65536:
             raise _einval("port")
+        if sock._stack.transport != "udp":
+            return  # decided: over raw IP there is no encapsulation; accepted, no effect
         if value.address is None:
             cfg.remote_udp_port = value.port
         else:

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError("the peer's SCTP port cannot be 0", 2)
     peers = resolve(args.addresses)
     sources = resolve(args.source) if args.source else []
-    stack = open_stack(args.udp_port)
+    stack = open_stack(args.udp_port, args.transport)
     try:
         sock = socket(family_of(peers + sources), C.SOCK_STREAM, stack=stack)
         try:

@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     ips = resolve(args.addresses)
-    stack = open_stack(args.udp_port)
+    stack = open_stack(args.udp_port, args.transport)
     try:
         serving = args.echo or args.discard
         kind = C.SOCK_SEQPACKET if serving else C.SOCK_STREAM
@@ -99,9 +99,8 @@ def _listen(sock: socket, stack: Stack, ips: list[str], args: argparse.Namespace
         raise os_error(exc, f"cannot listen on {where}") from None
     port = sock.getsockname()[1]
     mode = "echo" if args.echo else "discard" if args.discard else "one association"
-    Printer(sys.stderr)(
-        f"sctpx: listening on {', '.join(ips)} port {port}, UDP port {stack.udp_port} ({mode})"
-    )
+    over = f"UDP port {stack.udp_port}" if stack.transport == "udp" else "over IP"
+    Printer(sys.stderr)(f"sctpx: listening on {', '.join(ips)} port {port}, {over} ({mode})")
 
 
 def _serve(sock: socket, args: argparse.Namespace) -> int:

@@ -74,6 +74,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="one message per input line (default: one per read of stdin)",
     )
+    add_transport(parser)
     parser.add_argument(
         "-v",
         "--verbose",
@@ -82,11 +83,24 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_stack(udp_port: int | None) -> Stack:
+def add_transport(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--transport",
+        choices=("udp", "ip"),
+        default=None,
+        help="SCTP over UDP (RFC 6951, the default, no privileges) or directly over IP "
+        "(raw sockets: root or CAP_NET_RAW; what kernel SCTP peers speak); "
+        "default $SCTPX_TRANSPORT, else udp",
+    )
+
+
+def open_stack(udp_port: int | None, transport: str | None = None) -> Stack:
     try:
-        return Stack(udp_port=udp_port)
-    except ValueError as exc:  # a bad $SCTPX_UDP_PORT
+        return Stack(transport=transport, udp_port=udp_port)
+    except ValueError as exc:  # a bad $SCTPX_UDP_PORT or $SCTPX_TRANSPORT, --udp-port with ip
         raise CliError(str(exc), 2) from None
+    except OSError as exc:  # raw IP without CAP_NET_RAW, or beside the kernel's SCTP
+        raise CliError(f"cannot use SCTP over IP: {exc.strerror}") from None
 
 
 def describe(ev: Event) -> str:

@@ -1,4 +1,4 @@
-"""Real sockets under the sans-IO core: the Stack (SCTP over UDP, RFC 6951) and its loop.
+"""Real sockets under the sans-IO core: the Stack (SCTP over UDP, RFC 6951, or over IP).
 
 ``Stack`` owns one asyncio loop (its own, on a daemon thread, or the caller's),
 one non-blocking UDP socket per local address on one encapsulation port, the
@@ -29,6 +29,17 @@ Design notes
 """
 
 from .hooks import StackStats
-from .stack import DEFAULT_UDP_PORT, UDP_PORT_ENV, Stack, default_stack
+from .rawip import kernel_sctp_present, transport_env
+from .stack import DEFAULT_UDP_PORT, TRANSPORT_ENV, TRANSPORTS, UDP_PORT_ENV, Stack, default_stack
 
-__all__ = ["DEFAULT_UDP_PORT", "UDP_PORT_ENV", "Stack", "StackStats", "default_stack"]
+__all__ = [
+    "DEFAULT_UDP_PORT",
+    "TRANSPORTS",
+    "TRANSPORT_ENV",
+    "UDP_PORT_ENV",
+    "Stack",
+    "StackStats",
+    "default_stack",
+    "kernel_sctp_present",
+    "transport_env",
+]

@@ -57,10 +57,10 @@ def check_raw_sockets() -> None:
         raise PermissionError(exc.errno, NO_RAW_HELP) from None
 
 
-def kernel_sctp_present(paths: tuple[str, ...] = KERNEL_SCTP_PATHS) -> bool:
+def kernel_sctp_present(paths: tuple[str, ...] | None = None) -> bool:
     """Whether the host kernel runs SCTP itself (Linux: the sctp module is loaded)."""
     if Path("/proc/net").exists():
-        return any(Path(p).exists() for p in paths)
+        return any(Path(p).exists() for p in (KERNEL_SCTP_PATHS if paths is None else paths))
     try:  # not Linux: asking for a socket is the only way to know (and loads nothing)
         socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_SCTP).close()
     except OSError:
