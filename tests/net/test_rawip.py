@@ -199,3 +199,28 @@ def test_kernel_sctp_is_detected_and_refused(
     assert info.value.errno == errno.EBUSY and "kernel has SCTP" in str(info.value)
     with Stack(transport="ip", allow_kernel_sctp=True) as st:
         assert st.transport == "ip"
+
+
+@pytest.mark.parametrize("transport", ["udp", "ip"])
+def test_connect_to_a_closed_port_is_refused_in_one_round_trip(transport: str) -> None:
+    # The host runs sctpx (an endpoint on port 5000) but nobody is on 5999: its stack
+    # answers the INIT with an ABORT (RFC 9260 §8.4 rule 3), not silence.
+    async def main() -> tuple[float, Stack]:
+        loop = asyncio.get_running_loop()
+        udp = {"udp_port": 0} if transport == "udp" else {}
+        with Stack(transport=transport, loop=loop, **udp) as ss, \
+                Stack(transport=transport, loop=loop, **udp) as cs:  # fmt: skip
+            server = await sctpx.aio.start_server(echo, ["127.0.0.5"], 5000, stack=ss)
+            t0 = time.monotonic()
+            with pytest.raises(OSError) as info:
+                await sctpx.aio.connectx(
+                    [("127.0.0.5", 5999)], stack=cs, timeout=5, remote_udp_port=ss.udp_port
+                )
+            took = time.monotonic() - t0
+            assert info.value.errno == errno.ECONNREFUSED
+            assert ss.stats.unclaimed == 1 and ss.stats.ootb_replies == 1
+            server.close()
+            return took, ss
+
+    took, _ = asyncio.run(main())
+    assert took < 0.5

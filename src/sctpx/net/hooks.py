@@ -31,7 +31,9 @@ class StackStats:
 
     received: int = 0  # datagrams read from our sockets
     sent: int = 0  # datagrams handed to the kernel
-    unclaimed: int = 0  # no endpoint on the SCTP destination port: dropped (no ABORT yet)
+    unclaimed: int = 0  # no endpoint on the SCTP destination port (out of the blue, §8.4)
+    ootb_replies: int = 0  # of those, answered (ABORT, SHUTDOWN COMPLETE)
+    ootb_rate_limited: int = 0  # answers the rate limit held back
     malformed: int = 0  # shorter than an SCTP common header: dropped
     wrong_source: int = 0  # sent on a socket of another address of the same family
     no_socket: int = 0  # no socket of the datagram's family at all: dropped

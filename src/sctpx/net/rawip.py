@@ -32,10 +32,11 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import time
 from pathlib import Path
 
 from ..core.types import Addr
-from .transport import AddrSocket, SocketTransport, ask_for_errors, family_of
+from .transport import AddrSocket, Sink, SocketTransport, ask_for_errors, family_of
 from .udp import RCVBUF, SNDBUF, SO_RCVBUFFORCE, SO_SNDBUFFORCE, grow_buffer
 
 IPPROTO_SCTP = 132
@@ -113,6 +114,10 @@ class IpTransport(SocketTransport):
 
     name = "ip"
 
+    def __init__(self, sink: Sink) -> None:
+        super().__init__(sink)
+        self._elsewhere: dict[tuple[str, int], float] = {}  # until when "yes" holds
+
     @property
     def port(self) -> int:
         return 0
@@ -155,10 +160,24 @@ class IpTransport(SocketTransport):
                     s.close()
 
     def served_elsewhere(self, ip: str, port: int) -> bool:
+        """Asked for every packet to a port of no endpoint here.
+
+        A "yes" is kept for a second (the other stack's bulk traffic costs one check a
+        second, not one a packet); a "no" is never kept, so a port another stack has
+        just claimed is never answered for.
+        """
+        now = time.monotonic()
+        until = self._elsewhere.get((ip, port))
+        if until is not None and until > now:
+            return True
         try:
             _claim(ip, port).close()
-        except OSError:
-            return True  # claimed by another stack (EADDRINUSE), or unknowable: stay quiet
+        except OSError:  # claimed by another stack (EADDRINUSE), or unknowable: stay quiet
+            if len(self._elsewhere) >= 4096:
+                self._elsewhere.clear()
+            self._elsewhere[(ip, port)] = now + 1.0
+            return True
+        self._elsewhere.pop((ip, port), None)
         return False
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import BinaryIO, TypeVar
 
-from ..core import Config, Endpoint
+from ..core import Config, Endpoint, OotbResponder
 from ..core.states import SHUTDOWN_STATES
 from ..core.types import Addr, Datagram, UnreachableKind, normalise_ip
 from ..pcap import PcapWriter
@@ -147,6 +147,7 @@ class Stack(Hooks):
         self._deadlines = Deadlines()  # each endpoint's next timer, as last read
         self._unreach: list[tuple[Addr, UnreachableKind, bytes]] = []  # local send errors
         self._depth = 0  # > 0 while a batch runs (nested calls do not settle)
+        self._ootb = OotbResponder()  # RFC 9260 §8.4 for ports with no endpoint
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when: float | None = None
         self._last_now = 0.0
@@ -586,11 +587,10 @@ class Stack(Hooks):
         if len(data) < SCTP_COMMON_HEADER:
             self.stats.malformed += 1
             return
-        entry = self._eps.get((data[2] << 8) | data[3])
+        port = (data[2] << 8) | data[3]
+        entry = self._eps.get(port)
         if entry is None:
-            # RFC 9260 §8.4 would answer most out-of-the-blue packets with an ABORT;
-            # with no endpoint on the port we only count them for now.
-            self.stats.unclaimed += 1
+            self._out_of_the_blue(data, src, dst, port)
             return
         try:
             entry.ep.receive(data, src, dst, self._clock())
@@ -598,6 +598,23 @@ class Stack(Hooks):
             self.stats.core_errors += 1
             log.exception("sctpx: the core failed in receive")
         self._notify[entry.ep.port] = entry
+
+    def _out_of_the_blue(self, data: bytes, src: Addr, dst: Addr, port: int) -> None:
+        """No endpoint on the SCTP port: answer as RFC 9260 §8.4 says (rate-limited).
+
+        Over raw IP another stack may serve the port on the same address (it gets the
+        same packets): then the packet is its business, not out of the blue.
+        """
+        stats = self.stats
+        stats.unclaimed += 1
+        if self._transport.served_elsewhere(dst[0], port):
+            return
+        ootb = self._ootb
+        limited = ootb.rate_limited
+        for datagram in ootb.reply(data, src, dst, self._clock()):
+            stats.ootb_replies += 1
+            self._send(datagram)
+        stats.ootb_rate_limited += ootb.rate_limited - limited
 
     # ------------------------------------------------------------------ the timer
 
