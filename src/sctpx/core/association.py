@@ -36,9 +36,9 @@ from .handshake import (
     Offer,
     address_param,
     init_ack_defect,
+    init_params,
     quote_is_ours,
     read_params,
-    setup_params,
 )
 from .path import Path
 from .pathmgr import PathManager
@@ -190,7 +190,7 @@ class Association(Teardown):
 
     def _build_init(self) -> None:
         cfg = self.cfg
-        params = setup_params(
+        params = init_params(
             self.ctx.addresses, pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving
         )
         if self._preservative_ms:  # INIT-09, §5.2.6 option 3

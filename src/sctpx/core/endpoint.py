@@ -22,7 +22,7 @@ from .context import EndpointContext
 from .cookie import CookieJar, CookieState
 from .errors import UsageError, einval
 from .events import DataReceived, Event
-from .handshake import InitParams, Offer, init_defect, read_params, setup_params
+from .handshake import InitParams, Offer, init_ack_params, init_defect, read_params
 from .ootb import OotbResponder, classify
 from .states import SETUP_STATES, State
 from .types import Addr, Datagram, UnreachableKind
@@ -374,8 +374,8 @@ class Endpoint:
             peer_udp_port=src[1], peer_pr_sctp=p.pr_sctp, peer_idata=p.idata,
             peer_addrs=tuple(peer_addrs), local_ip=dst[0], peer_adaptation=p.adaptation,
         )  # fmt: skip
-        params = setup_params(
-            self.ctx.addresses, pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving
+        params = init_ack_params(
+            self.ctx.addresses, p, src[0], pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving
         )
         params.append(w.StateCookieParam(self.ctx.jar.make(cs, now)))
         params += [w.UnrecognizedParam(u.tlv()) for u in p.unrecognized]  # §3.2.1

@@ -10,6 +10,7 @@ from .. import wire as w
 # RFC 3758 §3.3.1 FORWARD TSN and RFC 8260 §2.2.1 I-DATA chunk types.
 FORWARD_TSN = 192
 I_DATA = 64
+_TYPE_FAMILY = {5: 4, 6: 6}  # Supported Address Types: parameter type -> family
 
 
 def family(ip: str) -> int:
@@ -46,6 +47,9 @@ class InitParams:
     adaptation: int | None = None  # Adaptation Layer Indication (RFC 5061 §4.2.8)
     pr_sctp: bool = False
     idata: bool = False
+    # The families the sender accepts (4, 6), if it sent Supported Address Types:
+    # those listed and those of its address parameters (§5.1.2); None: any.
+    families: frozenset[int] | None = None
     unrecognized: list[w.UnknownParam] = field(default_factory=list)  # to be reported
 
 
@@ -56,6 +60,8 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
     """
     out = InitParams()
     stopped = False
+    listed: set[int] = set()  # families of the address parameters
+    types: set[int] | None = None
     for p in params:
         if stopped:
             # Decision: "stop processing" (§3.2.1) ends the reading of optional
@@ -66,6 +72,7 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
             continue
         if isinstance(p, (w.IPv4AddressParam, w.IPv6AddressParam)):
             fam = 4 if isinstance(p, w.IPv4AddressParam) else 6
+            listed.add(fam)
             if fam in families and p.address not in out.addresses:
                 out.addresses.append(p.address)
         elif isinstance(p, w.StateCookieParam):
@@ -76,6 +83,9 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
             out.adaptation = p.indication
         elif isinstance(p, w.CookiePreservativeParam):
             out.preservative_ms = p.increment_ms
+        elif isinstance(p, w.SupportedAddressTypesParam):
+            types = types or set()
+            types.update(_TYPE_FAMILY[t] for t in p.address_types if t in _TYPE_FAMILY)
         elif isinstance(p, w.ForwardTsnSupportedParam):
             out.pr_sctp = True
         elif isinstance(p, w.SupportedExtensionsParam):
@@ -85,30 +95,82 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
             if p.action.reports:
                 out.unrecognized.append(p)
             stopped = p.action.stops
-        # Others (Supported Address Types, Adaptation Layer, AUTH, ...) need no action:
-        # we never send an AUTH chunk or anything the peer did not announce.
+        # Others (AUTH, ...) need no action: we never send an AUTH chunk or anything
+        # the peer did not announce.
+    if types is not None:
+        out.families = frozenset(types | listed)
     return out
 
 
-def setup_params(local_addrs: list[str], *, pr_sctp: bool, interleaving: bool) -> list[w.Param]:
-    """Optional parameters of our INIT or INIT ACK (§3.3.2.1, INIT-04, INIT-05, INIT-08)."""
-    return list(_setup_params(tuple(local_addrs), pr_sctp, interleaving))
+def init_params(local_addrs: list[str], *, pr_sctp: bool, interleaving: bool) -> list[w.Param]:
+    """Optional parameters of our INIT (§3.3.2.1, INIT-04, INIT-05, INIT-08).
+
+    Decision (issue 12, §5.1.2, §3.3.2 note 4): Supported Address Types only
+    when it says something. Its absence means "any type", so an endpoint with
+    addresses of both families leaves it out; one whose addresses are all of
+    one family lists that family (an IPv4-only endpoint: IPv4), so that the
+    peer need not list addresses we could not use. §5.1.2 lets the peer count
+    the family the INIT travels in as supported anyway, and ours is always the
+    family we list.
+    """
+    return list(_init_params(tuple(local_addrs), pr_sctp, interleaving))
 
 
-@lru_cache(maxsize=256)  # the same for every INIT ACK of an endpoint: built once
-def _setup_params(local_addrs: tuple[str, ...], pr_sctp: bool, interleaving: bool
-                  ) -> tuple[w.Param, ...]:  # fmt: skip
+def init_ack_params(
+    local_addrs: list[str], peer: InitParams, peer_ip: str, *, pr_sctp: bool, interleaving: bool
+) -> list[w.Param]:
+    """Optional parameters of our INIT ACK, before the State Cookie (§3.3.3).
+
+    Decisions (issue 12): never Supported Address Types (§3.3.3 does not list it
+    for the INIT ACK; strict peers refuse it there). Our addresses only of the
+    families the peer's INIT accepts (§5.1.2) and only when more than one is
+    left (the INIT ACK's source is an address of the association anyway). An
+    extension only if the INIT announced it too: the association uses nothing
+    else, so announcing it would be a parameter the association does not need.
+    """
+    fams = peer.families
+    if fams is not None:
+        fams = fams | {family(peer_ip)}  # §5.1.2: the INIT's own family counts
+    return list(
+        _init_ack_params(
+            tuple(local_addrs), fams, pr_sctp and peer.pr_sctp, interleaving and peer.idata
+        )
+    )
+
+
+def _extensions(pr_sctp: bool, interleaving: bool) -> list[w.Param]:
+    """INIT-08: the extensions we announce.
+
+    PR-SCTP is announced both ways, FORWARD TSN in Supported Extensions (RFC 5061
+    §4.2.7) and the Forward-TSN-Supported parameter (RFC 3758 §3.3.1), as Linux and
+    usrsctp do: implementations differ in which one they read, so for PR-SCTP to
+    work with every peer both are needed.
+    """
+    exts = ([FORWARD_TSN] if pr_sctp else []) + ([I_DATA] if interleaving else [])
+    params: list[w.Param] = [w.SupportedExtensionsParam(tuple(exts))] if exts else []
+    if pr_sctp:
+        params.append(w.ForwardTsnSupportedParam())
+    return params
+
+
+@lru_cache(maxsize=256)  # the same for every INIT of an endpoint: built once
+def _init_params(local_addrs: tuple[str, ...], pr_sctp: bool, interleaving: bool
+                 ) -> tuple[w.Param, ...]:  # fmt: skip
     params: list[w.Param] = []
     if len(local_addrs) > 1:  # a single-homed endpoint lists none (NAT friendly)
         params += [address_param(a) for a in local_addrs]
-    fams = sorted({family(a) for a in local_addrs})
-    params.append(w.SupportedAddressTypesParam(tuple(5 if f == 4 else 6 for f in fams)))
-    exts = ([FORWARD_TSN] if pr_sctp else []) + ([I_DATA] if interleaving else [])
-    if exts:
-        params.append(w.SupportedExtensionsParam(tuple(exts)))
-    if pr_sctp:
-        params.append(w.ForwardTsnSupportedParam())
-    return tuple(params)
+    fams = {family(a) for a in local_addrs}
+    if len(fams) == 1:
+        params.append(w.SupportedAddressTypesParam((5 if fams == {4} else 6,)))
+    return tuple(params + _extensions(pr_sctp, interleaving))
+
+
+@lru_cache(maxsize=256)  # the same for every INIT ACK of an endpoint and peer kind
+def _init_ack_params(local_addrs: tuple[str, ...], peer_families: frozenset[int] | None,
+                     pr_sctp: bool, interleaving: bool) -> tuple[w.Param, ...]:  # fmt: skip
+    usable = [a for a in local_addrs if peer_families is None or family(a) in peer_families]
+    params: list[w.Param] = [address_param(a) for a in usable] if len(usable) > 1 else []
+    return tuple(params + _extensions(pr_sctp, interleaving))
 
 
 def init_ack_defect(chunk: w.InitAckChunk, p: InitParams) -> tuple[w.Cause, ...] | None:
