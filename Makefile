@@ -4,7 +4,7 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: test demo bench lint clean sysdeps
+.PHONY: test demo bench lint clean sysdeps fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(STAMP)
 	$(VPY) bench/wire.py
 	$(VPY) bench/core_transfer.py
 	$(VPY) bench/compare.py
+
+# The endpoint fuzzer's long run (issue 16; docs/fuzzing.md): 10**6 mutated packets over
+# its three targets, in 2 processes; make test runs a short fixed-seed part of it.
+fuzz: $(STAMP)
+	$(VPY) tests/fuzz/fuzz_harness.py --packets 1000000 --jobs 2 --seed 1
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
