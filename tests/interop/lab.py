@@ -58,9 +58,11 @@ class Lab:
 
     # ----- the two sides -----
 
-    def sctpx(self, name: str = "sctpx", pcap: bool = True) -> SctpxPeer:
-        """A new sctpx process on host a."""
-        peer = SctpxPeer(self.net, self.a, self.dir, SX_UDP, name=name, pcap=pcap)
+    def sctpx(self, name: str = "sctpx", pcap: bool = True, transport: str = "udp",
+              host: Host | None = None) -> SctpxPeer:  # fmt: skip
+        """A new sctpx process on host a (or ``host``), over UDP or directly over IP."""
+        peer = SctpxPeer(self.net, host or self.a, self.dir, SX_UDP, name=name, pcap=pcap,
+                         transport=transport)  # fmt: skip
         self._peers.append(peer)
         return peer
 

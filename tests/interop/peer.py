@@ -325,10 +325,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--udp-port", type=int, default=9899)
     ap.add_argument("--pcap", default=None)
+    ap.add_argument("--transport", choices=("udp", "ip"), default="udp")
     opts = ap.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
-    stack = sctpx.Stack(udp_port=opts.udp_port, pcap=opts.pcap)
+    udp_port = opts.udp_port if opts.transport == "udp" else None
+    stack = sctpx.Stack(transport=opts.transport, udp_port=udp_port, pcap=opts.pcap)
     peer = Peer(stack)
     out = sys.stdout
     out.write(json.dumps({"ready": True, "udp_port": opts.udp_port}) + "\n")

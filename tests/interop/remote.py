@@ -127,14 +127,15 @@ class RemoteSocket:
 class SctpxPeer:
     """peer.py running inside ``host``: its own sctpx Stack (UDP port, pcap file)."""
 
-    def __init__(self, net: TestNet, host: Host, workdir: Path, udp_port: int,
-                 name: str = "sctpx", pcap: bool = True) -> None:  # fmt: skip
+    def __init__(self, net: TestNet, host: Host, workdir: Path, udp_port: int, name: str = "sctpx",
+                 pcap: bool = True, transport: str = "udp") -> None:  # fmt: skip
         self.name = name
         self.pcap = workdir / f"{name}.pcap" if pcap else None
         self.log = workdir / f"{name}.log"
         self.udp_port = udp_port
         self.net = net
-        argv = [sys.executable, str(PEER_PY), "--udp-port", str(udp_port)]
+        self.transport = transport
+        argv = [sys.executable, str(PEER_PY), "--udp-port", str(udp_port), "--transport", transport]
         if self.pcap is not None:
             argv += ["--pcap", str(self.pcap)]
         env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONUNBUFFERED": "1"}
