@@ -23,6 +23,8 @@ What each row measures is in docs/performance.md; in short:
   with the default stagger and with stagger 0; usrsctp's example programs have no
   connectx, so its row is the time of its first INIT retransmission, the earliest
   moment the FreeBSD stack (sctp_t1init_timer) moves an INIT to another address.
+- raw IP: sctpx.aio bulk (1200 B) and set-up over SCTP directly over IP beside
+  the same over UDP, in one run (root: raw sockets; bench/_rawip.py).
 - failover stall (simulator), memory per association and 10,000 set-ups (in-memory
   core endpoints), CPU µs per 1200-byte message (in-memory core).
 """
@@ -48,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _inmem
 import _netns
+import _rawip
 import _usrsctp
 from _procs import Proc, free_udp_ports, killing, worker
 from _sniff import Sniffer
@@ -619,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-install", action="store_true", help="do not apt/pip install anything")
     p.add_argument(
         "--only",
-        choices=("bulk", "setup", "dead", "failover", "inmem"),
+        choices=("bulk", "setup", "dead", "failover", "inmem", "rawip"),
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -629,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--reps must be >= 1 and --seconds > 0")
     # SIGTERM unwinds like Ctrl-C, so the finally blocks kill children and drop iptables rules
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sections = set(args.only or ("bulk", "setup", "dead", "failover", "inmem"))
+    sections = set(args.only or ("bulk", "setup", "dead", "failover", "inmem", "rawip"))
     t0 = time.monotonic()
     notes = ensure_deps(not args.no_install)
     have_usr = _usrsctp.available()
@@ -648,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         ("dead", lambda: dead_address_section(table, args.reps, have_usr)),
         ("failover", lambda: failover_section(table, args.reps)),
         ("inmem", lambda: inmem_section(table, args.reps)),
+        ("rawip", lambda: _rawip.section(table, args.reps, args.seconds, progress)),
     ]
     for name, step in steps:
         if name in sections:
