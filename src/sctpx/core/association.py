@@ -42,6 +42,7 @@ from .handshake import (
 )
 from .path import Path
 from .pathmgr import PathManager
+from .replies import Replies
 from .states import (
     DATA_IN_STATES,
     DATA_OUT_STATES,
@@ -72,6 +73,7 @@ class Association(Teardown):
         self.pm.cfg = cfg
         self.pm.peer_port = peer_port
         self.peer_port = peer_port
+        self.replies = Replies(ctx, self.pm)
         self.local_tag = 0
         self.local_tsn = 0  # our Initial TSN
         self.peer_tsn = 0  # the peer's Initial TSN
@@ -149,23 +151,12 @@ class Association(Teardown):
         self._event(state, error, causes)
 
     def _reply(self, chunks: list[w.Chunk], vtag: int, src: Addr, dst: Addr) -> None:
-        """Answer to where a packet came from, from the address it arrived at (MH-02).
+        """Answer ``src`` from ``dst`` (MH-02, §5.4): bundled if a packet is being read."""
+        self.replies.send(chunks, vtag, src, dst)
 
-        §5.4 (PV-05): to an UNCONFIRMED peer address only a HEARTBEAT ACK, or a
-        packet bundling a nonce HEARTBEAT (the COOKIE ACK case), may go; anything
-        else goes to a confirmed path instead.
-        """
-        p = self.paths.get(src[0])
-        allowed = all(isinstance(c, w.HeartbeatAckChunk) for c in chunks) or any(
-            isinstance(c, w.HeartbeatChunk) for c in chunks
-        )
-        if p is not None and not p.confirmed and not allowed:
-            alt = self.pm.current()
-            if alt is None or not alt.confirmed:
-                return
-            self.pm.emit(chunks, alt, vtag)
-            return
-        self.ctx.send(chunks, vtag, self.peer_port, dst[0], src)
+    def end_packet(self) -> None:
+        """Send the replies collected since ``replies.open()``, bundled up to the MTU."""
+        self.replies.close(self.data if self.state is not S.CLOSED else None, self.cfg.mtu)
 
     def is_open(self) -> bool:
         return self.state is not S.CLOSED
@@ -550,9 +541,10 @@ class Association(Teardown):
         self.now = now
         had_data = False
         handlers = _HANDLERS
+        opened = self.replies.open()
         for chunk in packet.chunks[first:] if first else packet.chunks:
             if self.state is S.CLOSED:
-                return
+                break
             had_data = had_data or type(chunk) is w.DataChunk
             handler = handlers.get(type(chunk))
             if handler is not None:
@@ -565,6 +557,8 @@ class Association(Teardown):
                     break
         if had_data and self.data is not None and self.state is not S.CLOSED:
             self.data.packet_done(now)
+        if opened:
+            self.end_packet()
 
     # ----- user data (§6) -----
 
@@ -667,6 +661,7 @@ class Association(Teardown):
 
     def _on_abort(self, chunk: w.AbortChunk, src: Addr, dst: Addr, now: float) -> None:
         # §9.1; T1-12: in set-up an accepted ABORT fails the whole connectx.
+        self.replies.void()  # §9.1: a packet with an ABORT is never answered
         if self.state in SETUP_STATES:
             self._close(AssocChangeState.CANT_STR_ASSOC, errno.ECONNREFUSED, chunk.causes)
         else:

@@ -17,6 +17,7 @@ from .events import DataReceived, PartialDeliveryAborted, PeerAddrState, SenderD
 from .path import Path, Reachability
 from .pathmgr import PathManager
 from .receiver import DataVerdict, Receiver
+from .replies import pack
 from .sender import OutMessage, Sender
 from .timers import Timers
 
@@ -168,6 +169,26 @@ class DataPath:
 
     # ----- building packets (§6.1, §6.10) -----
 
+    def take_control(self, ip: str, src_ip: str) -> list[w.Chunk]:
+        """The SACK owed (due now or delayed, §6.2) and the ERRORs queued, if they would go
+        to ``ip`` from ``src_ip``: taken now, to lead a packet of replies (core.replies)."""
+        r = self.receiver
+        owed = r.sack_now or r.sack_deadline is not None
+        if not (owed or self._replies) or self.pm.source(ip) != src_ip:
+            return []
+        out: list[w.Chunk] = []
+        if owed and self._dst_for(self.last_data_from).ip == ip:
+            self.timers.stop(("sack",))
+            out.append(r.make_sack())  # MH-06: where the DATA came from
+        keep = []
+        for chunk, dip in self._replies:
+            if self._dst_for(dip).ip == ip:
+                out.append(chunk)
+            else:
+                keep.append((chunk, dip))
+        self._replies = keep
+        return out
+
     def wants_flush(self) -> bool:
         r = self.receiver
         return bool(r.sack_now or self._replies or self.sender.pending or self.sender.has_rtx()
@@ -211,7 +232,8 @@ class DataPath:
         for ip, chunks in control.items():
             p = self.pm.paths.get(ip)
             if p is not None and chunks:
-                self.pm.emit(chunks, p)
+                for packet in pack([[c] for c in chunks], self.sender.max_packet(ip) - 12):
+                    self.pm.emit(packet, p)  # §6.10: within the MTU
         self._after_flush()
 
     def _forward_tsn(self, cur: Path, control: dict[str, list[w.Chunk]], now: float) -> None:
@@ -248,6 +270,10 @@ class DataPath:
         count of packets per flush; every pass of the loop takes data or ends it."""
         s = self.sender
         limit = s.max_packet(p.ip) - 12
+        if first and sum([_size(c) for c in first]) > limit:  # more control than one packet
+            *full, first = pack([[c] for c in first], limit)
+            for packet in full:
+                self.pm.emit(packet, p)
         room = limit - sum([_size(c) for c in first])
         t3 = ("t3", p.ip)
         nagle = not self.cfg.nodelay  # SCTP_NODELAY off: a part-filled packet may wait

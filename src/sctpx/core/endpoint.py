@@ -405,12 +405,15 @@ class Endpoint:
                 (a for ip in cs.peer_addrs if (a := self._by_peer.get((ip, cs.peer_port)))), None
             )
         if assoc is not None:
+            opened = assoc.replies.open()  # the COOKIE ACK and the other chunks' replies
             more = assoc.on_cookie_echo(cs, src, dst, now)
             self._reindex(assoc)
             if more and assoc.state is not State.CLOSED:
                 assoc.receive(packet, src, dst, now, first=1)
                 self._dirty[assoc.id] = assoc
                 self._reindex(assoc)
+            if opened:
+                assoc.end_packet()
             return
         if cs.staleness(now) > 0:  # §5.1.5 step 3
             stale = w.StaleCookieError(int(cs.staleness(now) * 1e6))
@@ -419,9 +422,11 @@ class Endpoint:
         if any((ip, cs.peer_port) in self._by_peer for ip in cs.peer_addrs):
             return  # would make a second association with this peer (§1.3)
         assoc = Association(self.ctx, self._new_id(), self.ctx.cfg, cs.peer_port)
+        assoc.replies.open()  # §6.10: the COOKIE ACK bundled with what the packet asks for
         assoc.from_cookie(cs, src, dst, now)
         self._register(assoc)
         assoc.receive(packet, src, dst, now, first=1)
+        assoc.end_packet()
         self._dirty[assoc.id] = assoc
         self._reindex(assoc)
 
