@@ -87,6 +87,7 @@ def main():
     tv = struct.pack("=qq", int(a.timeout), int(a.timeout % 1 * 1e6))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    t0 = time.monotonic()
     try:
         if a.bind:
             local = b"".join(sockaddr(ip, 0) for ip in a.bind.split(","))
@@ -115,6 +116,7 @@ def main():
         s.shutdown(socket.SHUT_RDWR)  # graceful SHUTDOWN
         res["closed"] = True
     except OSError as e:
+        res["failed_after_s"] = round(time.monotonic() - t0, 4)
         name = errno.errorcode.get(e.errno or 0, "")
         res["error"] = {"errno": e.errno, "name": name, "msg": str(e)}
     finally:
