@@ -107,3 +107,18 @@ def test_fileno_finds_the_socket(s: sctpx.socket) -> None:
 
     assert resolve(s.fileno()) is s
     assert s.fileno() >= 0
+
+
+def test_wildcard_bind_rules(s: sctpx.socket) -> None:  # RFC 6458 §3.1.2, decided
+    # Only bind() records the wildcard; nothing is opened here (that happens on first use,
+    # and the namespace tests in tests/interop/test_rawip.py do it).
+    s.bind(("0.0.0.0", 5000))
+    assert s.getsockname() == ("0.0.0.0", 5000)
+    assert code(s.bindx, [("127.0.0.2", 5000)]) == errno.EINVAL  # every address already
+    assert code(s.bind, ("127.0.0.2", 5000)) == errno.EINVAL  # already bound
+    with sctpx.socket(sctpx.AF_INET6, sctpx.SOCK_STREAM) as s6:
+        assert code(s6.bindx, [("::", 5000)]) == errno.EINVAL  # bind()'s alone
+        assert code(s6.bindx, [("::1", 5000), ("::", 5000)]) == errno.EINVAL
+        s6.bind(("::", 0))
+        assert s6.getsockname() == ("::", 0)
+    assert s._hub is None

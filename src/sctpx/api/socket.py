@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
 import os
 import socket as _socket
 import threading
@@ -34,6 +33,7 @@ from ..core import (
 from ..core.errors import UsageError
 from ..core.events import AdaptationIndication, DataReceived, PartialDeliveryAborted
 from . import constants as C
+from .addresses import Bound, check_addr, check_ip
 from .batch import Batch
 from .hub import Hub
 from .options import SCTP_PR_SCTP_TTL, NxtInfo, PrInfo, RcvInfo, SndInfo, Subscriptions
@@ -105,6 +105,7 @@ class socket:
         self._timeout: float | None = None
         self._port = 0
         self._addrs: list[str] = []
+        self._bound = Bound()  # what bind/bindx said (the wildcard stays there)
         self._hub: Hub | None = None
         self._assoc_id = 0  # one-to-one: its association
         self._listening = False
@@ -221,57 +222,23 @@ class socket:
 
     def _ip(self, ip: str, *, local: bool) -> str:
         """Check one address for this socket's family (API-06, API-08, API-10)."""
-        try:
-            a = ipaddress.ip_address(ip)
-        except ValueError:
-            raise _err(errno.EINVAL, f"not an IP address: {ip!r}") from None
-        if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
-            a = a.ipv4_mapped  # API-08
-        if a.version == 6 and self.family == C.AF_INET:
-            raise _err(errno.EINVAL, f"{ip}: an IPv6 address on an AF_INET socket")
-        if a.is_multicast or a.is_unspecified or str(a) == "255.255.255.255":
-            if local and a.is_unspecified:
-                raise _err(errno.EADDRNOTAVAIL, "bind explicit addresses; wildcard binding "
-                           "is not supported yet")  # fmt: skip
-            raise _err(errno.EINVAL, f"{ip}: not a unicast address")
-        return str(a)
+        return check_ip(ip, self.family, local=local)
 
     def _addr(self, addr: Any, *, local: bool) -> tuple[str, int]:
-        if not isinstance(addr, tuple) or len(addr) < 2:
-            raise _err(errno.EINVAL, f"an address is an (ip, port) tuple, not {addr!r}")
-        ip, port = addr[0], addr[1]
-        if not isinstance(ip, str) or not isinstance(port, int) or not 0 <= port < 65536:
-            raise _err(errno.EINVAL, f"bad address {addr!r}")
-        return self._ip(ip, local=local), port
+        return check_addr(addr, self.family, local=local)
 
     def bind(self, address: tuple[Any, ...]) -> None:
-        """Bind one local address and the port (0: any free port, chosen when used)."""
+        """Bind one local address (or the wildcard: every address) and the port (0: any)."""
         self._check_open()
-        if self._addrs or self._hub is not None:
-            raise _err(errno.EINVAL, "the socket is already bound")
-        ip, port = self._addr(address, local=True)
-        self._addrs, self._port = [ip], port
+        self._bound.bind(address, self.family, self._hub is not None)
+        self._addrs, self._port = list(self._bound.addrs), self._bound.port
 
     def bindx(self, addrs: list[tuple[Any, ...]], flags: int = C.SCTP_BINDX_ADD_ADDR) -> None:
         """RFC 6458 §9.1: add or remove local addresses (before the endpoint is in use)."""
         self._check_open()
-        if flags not in (C.SCTP_BINDX_ADD_ADDR, C.SCTP_BINDX_REM_ADDR) or not addrs:
-            raise _err(errno.EINVAL, "flags must be SCTP_BINDX_ADD_ADDR or _REM_ADDR")
-        parsed = [self._addr(a, local=True) for a in addrs]
-        ports = {p for _ip, p in parsed} - {0}
-        if len(ports) > 1 or (ports and self._port and ports != {self._port}):
-            raise _err(errno.EINVAL, "all addresses of an endpoint share one port")
-        if self._hub is not None:
-            raise _err(errno.EOPNOTSUPP, "changing addresses of a live endpoint needs ASCONF")
-        ips = [ip for ip, _p in parsed]
-        if flags == C.SCTP_BINDX_ADD_ADDR:
-            self._addrs += [ip for ip in ips if ip not in self._addrs]
-            self._port = self._port or (ports.pop() if ports else 0)
-        else:
-            left = [a for a in self._addrs if a not in ips]
-            if not left:
-                raise _err(errno.EINVAL, "cannot remove the last address")
-            self._addrs = left
+        self._bound.port = self._port
+        self._bound.bindx(addrs, flags, self.family, self._hub is not None)
+        self._addrs, self._port = list(self._bound.addrs), self._bound.port
 
     def _endpoint(self, peer_ips: list[str] | None = None) -> Endpoint:
         """The core endpoint, opened on first use (implicitly bound for a client, STY-05)."""
@@ -284,11 +251,14 @@ class socket:
         hub = Hub(stack, self)
         hub.ep = stack.open_endpoint(self._port, list(self._addrs), self._cfg, hub.on_events)
         self._port = hub.ep.port
+        self._addrs = hub.ep.addresses  # a wildcard bind: the host's addresses
         self._hub = hub
         return hub.ep
 
     def getsockname(self) -> tuple[str, int]:
         self._check_open()
+        if self._bound.wildcard:
+            return (self._bound.addrs[0], self._port)
         return (self._addrs[0] if self._addrs else "0.0.0.0", self._port)
 
     def getladdrs(self, assoc_id: int = 0) -> list[tuple[str, int]]:
@@ -355,8 +325,14 @@ class socket:
                 raise _err(errno.EISCONN, "the socket is connected")
         ep = self._endpoint([ip for ip, _p in peers])
         opts = {**self._conn_options(), **options}
+        stack = self._stack
+
+        def start(now: float) -> int:
+            stack.refresh_addresses(ep)  # a wildcard bind: the host's new addresses too
+            return ep.connectx(peers, now, **opts)
+
         try:
-            aid = self._stack.call(lambda now: ep.connectx(peers, now, **opts))
+            aid = stack.call(start, endpoint=ep)
         except UsageError as e:
             raise _err(e.errno or errno.EINVAL, str(e.strerror)) from None
         assert self._hub is not None

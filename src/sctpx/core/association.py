@@ -32,13 +32,13 @@ from .events import (
     SendFailed,
 )
 from .handshake import (
-    InitParams,
     Offer,
     address_param,
     init_ack_defect,
     init_params,
     quote_is_ours,
     read_params,
+    scoped,
 )
 from .path import Path
 from .pathmgr import PathManager
@@ -182,8 +182,9 @@ class Association(Teardown):
     def _build_init(self) -> None:
         cfg = self.cfg
         params = init_params(
-            self.ctx.addresses, pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving
-        )
+            scoped(self.ctx.addresses, self.listed), pr_sctp=cfg.pr_sctp,
+            interleaving=cfg.interleaving,
+        )  # fmt: skip
         if self._preservative_ms:  # INIT-09, §5.2.6 option 3
             params.append(w.CookiePreservativeParam(self._preservative_ms))
         init = w.InitChunk(
@@ -278,13 +279,14 @@ class Association(Teardown):
         self.peer_adaptation = p.adaptation
         self.outbound_streams = min(self.cfg.num_ostreams, chunk.inbound_streams)  # IACK-10
         self.inbound_streams = min(self.cfg.max_instreams, chunk.outbound_streams)
-        self._adopt_peer_addresses(p, src)
+        self.pm.adopt_init_ack_addresses(list(p.addresses), src)
+        self.version += 1
         self.timers.stop_all("t1")
         self.timers.stop(("stagger",))
         sent_at = self._init_sent_at.get(src[0])
         if self._init_sends == 1 and sent_at is not None:  # T1-09, Karn's rule
             self.paths[src[0]].rto.sample(now - sent_at)
-        self._choose_initial_primary(src[0])
+        self.pm.choose_initial_primary(src[0], self._init_sent_at)
         assert p.cookie is not None
         self._cookie_chunks = [w.CookieEchoChunk(p.cookie)]
         if p.unrecognized:  # IACK-09: reported after the COOKIE ECHO, in the same packet
@@ -295,31 +297,6 @@ class Association(Teardown):
         self._make_datapath()
         assert self.pm.primary is not None
         self._send_cookie_echo(self.pm.primary, now)
-
-    def _adopt_peer_addresses(self, p: InitParams, src: Addr) -> None:
-        """IACK-03..06, UDP-04/05: the peer's addresses are its list plus the INIT ACK's source."""
-        peer = list(p.addresses)
-        if src[0] not in peer:
-            peer.append(src[0])
-        for ip in list(self.paths):
-            if ip not in peer:
-                self.pm.remove(ip)  # IACK-04: silently, no event
-        for ip in peer:
-            if ip not in self.paths:  # §5.4 rule 3; the remote port learned from this packet
-                self.pm.add(ip, src[1], confirmed=False, listed=False)
-        if src[1]:
-            self.paths[src[0]].udp_port = src[1]
-        self.version += 1
-
-    def _choose_initial_primary(self, src_ip: str) -> None:
-        # IACK-12: the confirmed address whose INIT ACK arrived; else the listed address
-        # we last sent the INIT to; an unconfirmed source becomes primary only once confirmed.
-        if self.paths[src_ip].confirmed:
-            self.pm.primary = src_ip
-            return
-        sent = sorted((t, ip) for ip, t in self._init_sent_at.items() if ip in self.paths)
-        confirmed = [ip for ip, q in self.paths.items() if q.confirmed]
-        self.pm.primary = sent[-1][1] if sent else (confirmed[0] if confirmed else src_ip)
 
     def _send_cookie_echo(self, ip: str, now: float) -> None:
         p = self.paths[ip]
@@ -684,12 +661,19 @@ class Association(Teardown):
         rtt = max(0.0, now - self._cookie_sent_at)
         self._preservative_ms = int((rtt + 1.0) * 1000)
         self.timers.stop_all("t1c")
+        self._keep_unsent(now)
         self._build_init()
         self._set_state(S.COOKIE_WAIT)
         self._init_sent_at.clear()
         self._init_sends = 0
         self._init_retransmits = 0
         self._send_init(self._restore_listed(), now)
+
+    def _keep_unsent(self, now: float) -> None:
+        """Messages sent in COOKIE-ECHOED wait for the next INIT ACK's data path (audit)."""
+        if self.data is not None:
+            self._early += self.data.take_unsent(now)
+            self.data = None
 
     def _restore_listed(self) -> str:
         """The paths of a set-up restarted by a Stale Cookie error; where its INIT goes.
@@ -702,18 +686,7 @@ class Association(Teardown):
         and from there on the usual stagger and T1 rules apply. An INIT never goes to an
         address only the peer named.
         """
-        cfg = self.cfg
-        for ip in [ip for ip, p in self.paths.items() if not p.listed]:
-            self.pm.remove(ip)
-        kept = self.pm.paths
-        self.pm.paths = {}
-        for ip in self.listed:  # in the user's order, as connectx made them
-            if ip in kept:
-                self.pm.paths[ip] = kept[ip]
-            else:
-                self.pm.add(ip, cfg.remote_udp_ports.get(ip, cfg.remote_udp_port),
-                            confirmed=True, listed=True)  # fmt: skip
-        self.pm.primary = None
+        self.pm.back_to_listed(self.listed)
         self.version += 1
         if self._cookie_dst in self.listed:
             return self._cookie_dst

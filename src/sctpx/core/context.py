@@ -32,7 +32,11 @@ class EndpointContext:
     out: list[Datagram] = field(default_factory=list)
     events: deque[Event] = field(default_factory=deque)
     tags_in_use: set[int] = field(default_factory=set)
-    _families: frozenset[int] | None = None  # of ``addresses``, which never change
+    _families: frozenset[int] | None = None  # of ``addresses`` (set_addresses resets it)
+
+    def set_addresses(self, addresses: list[str]) -> None:
+        self.addresses = list(addresses)
+        self._families = None
 
     def new_tag(self) -> int:
         """A random Verification Tag, never 0 (RFC 9260 §5.3.1) and not in use here."""

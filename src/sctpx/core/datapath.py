@@ -10,6 +10,8 @@ Timer keys: ``("t3", ip)`` T3-rtx per destination, ``("sack",)`` delayed SACK.
 
 from __future__ import annotations
 
+import errno
+
 from .. import wire as w
 from .config import Config
 from .context import EndpointContext
@@ -311,6 +313,17 @@ class DataPath:
 
     def fail_all(self, error: int) -> None:
         self.sender.fail_all(error)
+
+    def take_unsent(
+        self, now: float
+    ) -> list[tuple[bytes, int, int, bool, int, float | None, int | None]]:
+        """The messages never sent, as Association.send's arguments; the rest fails."""
+        out = []
+        for m in self.sender.take_unsent():
+            ttl = None if m.expires_at is None else max(0.0, m.expires_at - now)
+            out.append((m.data, m.stream_id, m.ppid, m.unordered, m.context, ttl, m.max_rtx))
+        self.sender.fail_all(errno.ECONNRESET)  # anything already on its way (none expected)
+        return out
 
 
 def _size(c: w.Chunk) -> int:

@@ -22,7 +22,7 @@ from .context import EndpointContext
 from .cookie import CookieJar, CookieState
 from .errors import UsageError, einval
 from .events import DataReceived, Event
-from .handshake import InitParams, Offer, init_ack_params, init_defect, read_params
+from .handshake import InitParams, Offer, init_ack_params, init_defect, read_params, scoped
 from .ootb import OotbResponder, classify
 from .states import SETUP_STATES, State
 from .types import Addr, Datagram, UnreachableKind
@@ -93,6 +93,20 @@ class Endpoint:
     @property
     def config(self) -> Config:
         return self.ctx.cfg
+
+    def set_addresses(self, addresses: list[str]) -> None:
+        """Our addresses from now on (a wildcard bind found new ones on the host).
+
+        Associations set up later list them; those already up keep what they have
+        (telling a peer of new addresses is ASCONF's job, RFC 5061, not done here).
+        """
+        if not addresses:
+            raise einval("an endpoint needs at least one address")
+        try:
+            addrs = [_normalise(a) for a in addresses]
+        except ValueError:
+            raise einval(f"not IP addresses: {addresses!r}") from None
+        self.ctx.set_addresses(addrs)
 
     def listen(self, on: bool = True) -> None:
         """Accept associations (answer INITs)."""
@@ -375,8 +389,9 @@ class Endpoint:
             peer_addrs=tuple(peer_addrs), local_ip=dst[0], peer_adaptation=p.adaptation,
         )  # fmt: skip
         params = init_ack_params(
-            self.ctx.addresses, p, src[0], pr_sctp=cfg.pr_sctp, interleaving=cfg.interleaving
-        )
+            scoped(self.ctx.addresses, [src[0]]), p, src[0], pr_sctp=cfg.pr_sctp,
+            interleaving=cfg.interleaving,
+        )  # fmt: skip
         params.append(w.StateCookieParam(self.ctx.jar.make(cs, now)))
         params += [w.UnrecognizedParam(u.tlv()) for u in p.unrecognized]  # §3.2.1
         ack = w.InitAckChunk(

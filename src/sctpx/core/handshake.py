@@ -18,6 +18,24 @@ def family(ip: str) -> int:
     return 6 if ":" in ip else 4
 
 
+def _is_loopback(ip: str) -> bool:
+    return ip.startswith("127.") or ip == "::1"  # canonical text: 127.0.0.0/8 and ::1
+
+
+def scoped(local_addrs: list[str], peer_ips: list[str]) -> list[str]:
+    """Our addresses that an INIT or INIT ACK may list to a peer at ``peer_ips``.
+
+    Decision (issue 12, the scoping every stack applies; RFC 9260 §5.1.2 asks for
+    the addresses the peer can reach us at): a loopback address is listed only to a
+    peer on loopback. A wildcard bind holds 127.0.0.1 and ::1, and a peer elsewhere
+    would try to reach us there (its own host).
+    """
+    if any(_is_loopback(ip) for ip in peer_ips):
+        return local_addrs
+    kept = [a for a in local_addrs if not _is_loopback(a)]
+    return kept if len(kept) != len(local_addrs) else local_addrs
+
+
 def address_param(ip: str) -> w.Param:
     # INIT-04: never an IPv4-mapped IPv6 address; each family its own parameter.
     if family(ip) == 4:

@@ -14,6 +14,7 @@ from .events import PeerAddrChange, PeerAddrState
 from .heartbeat import decode_info, encode_info
 from .path import Path, Reachability
 from .timers import Timers
+from .types import Addr
 
 
 class PathManager:
@@ -51,6 +52,46 @@ class PathManager:
             self.timers.stop(key)
         if self.primary == ip:
             self.primary = None
+
+    def adopt_init_ack_addresses(self, peer: list[str], src: Addr) -> None:
+        """IACK-03..06, UDP-04/05: the peer's addresses are its list plus the INIT ACK's source."""
+        if src[0] not in peer:
+            peer.append(src[0])
+        for ip in list(self.paths):
+            if ip not in peer:
+                self.remove(ip)  # IACK-04: silently, no event
+        for ip in peer:
+            if ip not in self.paths:  # §5.4 rule 3; the remote port learned from this packet
+                self.add(ip, src[1], confirmed=False, listed=False)
+        if src[1]:
+            self.paths[src[0]].udp_port = src[1]
+
+    def choose_initial_primary(self, src_ip: str, init_sent_at: dict[str, float]) -> None:
+        """IACK-12: the confirmed address whose INIT ACK arrived; else the listed address
+        we last sent the INIT to; an unconfirmed source becomes primary only once confirmed."""
+        if self.paths[src_ip].confirmed:
+            self.primary = src_ip
+            return
+        sent = sorted((t, ip) for ip, t in init_sent_at.items() if ip in self.paths)
+        confirmed = [ip for ip, q in self.paths.items() if q.confirmed]
+        self.primary = sent[-1][1] if sent else (confirmed[0] if confirmed else src_ip)
+
+    def back_to_listed(self, listed: list[str]) -> None:
+        """Only the user's listed addresses again, CONFIRMED, in their order (§5.2.6 restart).
+
+        Paths only the peer announced go; listed ones it did not announce come back.
+        """
+        cfg = self.cfg
+        for ip in [ip for ip, p in self.paths.items() if not p.listed]:
+            self.remove(ip)
+        kept, self.paths = self.paths, {}
+        for ip in listed:
+            if ip in kept:
+                self.paths[ip] = kept[ip]
+            else:
+                self.add(ip, cfg.remote_udp_ports.get(ip, cfg.remote_udp_port),
+                         confirmed=True, listed=True)  # fmt: skip
+        self.primary = None
 
     def source(self, ip: str) -> str:
         """The local address a packet to ``ip`` leaves from: the one the peer last reached."""

@@ -545,6 +545,28 @@ class Sender:
 
     # ----- giving up -----
 
+    def take_unsent(self) -> list[OutMessage]:
+        """Remove and return, in order, the messages none of whose chunks was ever sent.
+
+        For a set-up that starts again (a Stale Cookie error, RFC 9260 §5.2.6): they
+        wait for the next data path. Messages already (partly) sent stay here.
+        """
+        started = {id(c.msg) for c in self.outstanding.values()}
+        started |= {id(c.msg) for c in self.pending if c.seq >= 0}
+        out: list[OutMessage] = []
+        seen: set[int] = set()
+        kept: list[OutChunk] = []
+        for c in self.pending:
+            m = c.msg
+            if id(m) in started or m.abandoned:
+                kept.append(c)
+            elif id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+        self.pending.clear()
+        self.pending.extend(kept)
+        return out
+
     def fail_all(self, error: int) -> None:
         """Hand every message not yet acknowledged back to the user (COMM_LOST, abort)."""
         seen: set[int] = set()

@@ -36,7 +36,7 @@ from ..core import Config, Endpoint, OotbResponder
 from ..core.states import SHUTDOWN_STATES
 from ..core.types import Addr, Datagram, UnreachableKind, normalise_ip
 from ..pcap import PcapWriter
-from . import rawip, udp
+from . import ifaddrs, rawip, udp
 from .deadlines import Deadlines
 from .hooks import Hooks, StackStats, Tap
 from .runner import LoopRunner, closed_error
@@ -60,13 +60,18 @@ OnEvents = Callable[[Endpoint], None]
 class _Entry:
     """One registered endpoint."""
 
-    __slots__ = ("claim", "ep", "ips", "on_events")
+    __slots__ = ("claims", "ep", "ips", "on_events", "refreshed", "wildcard")
 
-    def __init__(self, ep: Endpoint, ips: list[str], on_events: OnEvents, claim: object) -> None:
+    def __init__(
+        self, ep: Endpoint, ips: list[str], on_events: OnEvents, claim: object,
+        wildcard: str | None, now: float,
+    ) -> None:  # fmt: skip
         self.ep = ep
         self.ips = ips
         self.on_events = on_events
-        self.claim = claim  # the transport's hold on the SCTP port (raw IP: host-wide)
+        self.claims = [claim]  # the transport's holds on the SCTP port (raw IP: host-wide)
+        self.wildcard = wildcard  # "0.0.0.0" or "::": bound to every address of the host
+        self.refreshed = now  # when the host's addresses were last read
 
 
 def _env_udp_port() -> int:
@@ -397,14 +402,12 @@ class Stack(Hooks):
         on_events: OnEvents,
         now: float,
     ) -> Endpoint:
-        ips = self._check_addresses(addresses)
-        if port == 0:
-            port = self._free_port()
-        elif not 0 < port < 65536:
+        ips, wildcard = self._check_addresses(addresses)
+        if not 0 <= port < 65536:
             raise OSError(errno.EINVAL, f"SCTP port {port} out of range")
-        elif port in self._eps:
+        if port in self._eps:
             raise OSError(errno.EADDRINUSE, f"SCTP port {port} is in use by this stack")
-        claim = self._transport.reserve(port, ips)
+        port, claim = self._claim(port, ips)
         try:
             self._transport.open(ips)
             try:
@@ -418,8 +421,54 @@ class Stack(Hooks):
         except BaseException:
             self._transport.release(claim)
             raise
-        self._eps[port] = self._touched[port] = _Entry(ep, ips, on_events, claim)
+        self._eps[port] = self._touched[port] = _Entry(ep, ips, on_events, claim, wildcard, now)
         return ep
+
+    def _claim(self, port: int, ips: list[str]) -> tuple[int, object]:
+        """The transport's claim on ``port`` (0: a free one; over raw IP free host-wide)."""
+        if port:
+            return port, self._transport.reserve(port, ips)
+        for _ in range(64):
+            port = self._free_port()
+            try:
+                return port, self._transport.reserve(port, ips)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+        raise OSError(errno.EADDRINUSE, "no free SCTP port found on these addresses")
+
+    def refresh_addresses(self, ep: Endpoint) -> None:
+        """An endpoint bound to the wildcard takes the host's new addresses (on the loop).
+
+        RFC 6458 §3.1.2: the wildcard means every address of the host, read when the
+        endpoint opens and again at each association's set-up (a connectx, an INIT;
+        at most once a second). Addresses are only added: one that goes away stays in
+        the endpoint (packets from it fail, and its paths fail over).
+        """
+        entry = self._eps.get(ep.port)
+        if entry is None or entry.ep is not ep or entry.wildcard is None:
+            return
+        now = self._clock()
+        if now - entry.refreshed < 1.0:
+            return
+        entry.refreshed = now
+        new = [ip for ip in ifaddrs.host_addresses(entry.wildcard) if ip not in entry.ips]
+        if not new:
+            return
+        try:
+            claim = self._transport.reserve(ep.port, new)
+        except OSError as exc:
+            log.warning("sctpx: new addresses %s of endpoint %d: %s", new, ep.port, exc)
+            return
+        try:
+            self._transport.open(new)
+        except OSError as exc:
+            self._transport.release(claim)
+            log.warning("sctpx: new addresses %s of endpoint %d: %s", new, ep.port, exc)
+            return
+        entry.claims.append(claim)
+        entry.ips += new
+        ep.set_addresses(entry.ips)
 
     def _config_for(self, config: Config | None) -> Config | None:
         """Over raw IP every peer is reached without UDP (port 0, RFC 6951 does not apply)."""
@@ -428,7 +477,8 @@ class Stack(Hooks):
         return config
 
     @staticmethod
-    def _check_addresses(addresses: list[str]) -> list[str]:
+    def _check_addresses(addresses: list[str]) -> tuple[list[str], str | None]:
+        """The endpoint's IPs, and the wildcard they stand for (``["0.0.0.0"]``, ``["::"]``)."""
         if isinstance(addresses, str) or not addresses:
             raise OSError(errno.EINVAL, "an endpoint needs a list of local IP addresses")
         ips: list[str] = []
@@ -438,10 +488,15 @@ class Stack(Hooks):
             except ValueError:
                 raise OSError(errno.EINVAL, f"not an IP address: {a!r}") from None
             if ip in ("0.0.0.0", "::"):
-                raise OSError(errno.EINVAL, "the stack binds explicit addresses, not the wildcard")
+                if len(addresses) > 1:
+                    raise OSError(errno.EINVAL, "the wildcard address comes alone")
+                found = ifaddrs.host_addresses(ip)
+                if not found:
+                    raise OSError(errno.EADDRNOTAVAIL, f"{ip}: this host has no address")
+                return found, ip
             if ip not in ips:
                 ips.append(ip)
-        return ips
+        return ips, None
 
     def _free_port(self) -> int:
         """A free SCTP port of this stack from the dynamic range, starting at a random one."""
@@ -463,7 +518,8 @@ class Stack(Hooks):
         self._touched.pop(ep.port, None)
         self._deadlines.set(ep.port, None)
         self._transport.release_addresses(entry.ips)
-        self._transport.release(entry.claim)
+        for claim in entry.claims:
+            self._transport.release(claim)
 
     def _shutdown(self) -> None:
         """On the loop thread (or with no loop running): send what is queued, close everything."""
@@ -479,7 +535,8 @@ class Stack(Hooks):
             self._timer = self._timer_when = None
         self._transport.close()
         for entry in self._eps.values():
-            self._transport.release(entry.claim)
+            for claim in entry.claims:
+                self._transport.release(claim)
         self._eps.clear()
         self._notify.clear()
         if self._pcap_file is not None:
@@ -592,6 +649,8 @@ class Stack(Hooks):
         if entry is None:
             self._out_of_the_blue(data, src, dst, port)
             return
+        if entry.wildcard is not None and len(data) > SCTP_COMMON_HEADER and data[12] == 1:
+            self.refresh_addresses(entry.ep)  # an INIT: a new association's set-up
         try:
             entry.ep.receive(data, src, dst, self._clock())
         except Exception:
