@@ -22,6 +22,7 @@ from .api.functions import (
     sctp_recvmsg,
     sctp_sendmsg,
 )
+from .api.kernel import kernel_available
 from .api.options import (
     AssocParams,
     EventSubscription,
@@ -92,6 +93,7 @@ __all__ = [
     "SndInfo",
     "Status",
     "UdpEncaps",
+    "kernel_available",
     "pack_sockaddrs",
     "sctp_bindx",
     "sctp_connectx",

@@ -73,8 +73,29 @@ class InProgress(BlockingIOError):
         self.assoc_id = assoc_id
 
 
+def _backend(backend: str | None, stack: object) -> str:
+    """``backend``, else $SCTPX_BACKEND, else "user"; a socket given a ``stack`` is the user's."""
+    if backend is None:
+        backend = "user" if stack is not None else os.environ.get("SCTPX_BACKEND") or "user"
+    if backend not in ("user", "kernel"):
+        raise ValueError(f"backend must be 'user' or 'kernel', not {backend!r}")
+    return backend
+
+
 class socket:
-    """An SCTP socket: SOCK_STREAM (one-to-one) or SOCK_SEQPACKET (one-to-many)."""
+    """An SCTP socket: SOCK_STREAM (one-to-one) or SOCK_SEQPACKET (one-to-many).
+
+    ``backend="kernel"`` (or ``SCTPX_BACKEND=kernel``) gives the same interface on the
+    operating system's own SCTP (api/kernel/); the default is sctpx's userspace stack.
+    """
+
+    def __new__(cls, *args: Any, stack: Stack | None = None, backend: str | None = None,
+                **kwargs: Any) -> socket:  # fmt: skip
+        if cls is socket and _backend(backend, stack) == "kernel":
+            from .kernel.socket import KernelSocket
+
+            return object.__new__(KernelSocket)  # Python then runs KernelSocket.__init__
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -83,7 +104,10 @@ class socket:
         proto: int = C.IPPROTO_SCTP,
         *,
         stack: Stack | None = None,
+        backend: str | None = None,
     ) -> None:
+        if _backend(backend, stack) == "kernel":
+            raise ValueError("a subclass of sctpx.socket is the userspace backend's")
         if family not in (C.AF_INET, C.AF_INET6):
             raise _err(errno.EAFNOSUPPORT, f"family {family}")
         if type not in (C.SOCK_STREAM, C.SOCK_SEQPACKET):

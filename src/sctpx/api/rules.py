@@ -1,0 +1,41 @@
+"""Argument and state rules of the sockets API written once for both backends (RFC 6458 §9.9).
+
+The userspace backend (``api/socket.py``) and the kernel backend
+(``api/kernel/``) check a call's arguments here before they do anything, so a
+bad argument gets the same errno from both and sends no packet (ERR-06,
+ERR-07: the descriptor first, then the arguments, then the state).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any
+
+from .addresses import check_addr, err
+
+
+def check_peers(addrs: Any, family: int) -> list[tuple[str, int]]:
+    """connectx's peer list: EINVAL for none (ERR-01), a bad address, or not one same port."""
+    if not addrs:
+        raise err(errno.EINVAL, "no addresses given")  # ERR-01
+    peers = [check_addr(a, family, local=False) for a in addrs]
+    if len({p for _ip, p in peers}) != 1 or peers[0][1] == 0:
+        raise err(errno.EINVAL, "all addresses need one same, non-zero port")  # API-07
+    return peers
+
+
+def check_message(data: Any, ppid: int) -> bytes:
+    """One message to send: not empty, the PPID a host-order 32-bit integer."""
+    if not data or not isinstance(ppid, int) or not 0 <= ppid <= 0xFFFFFFFF:
+        raise err(errno.EINVAL, "empty message or ppid beyond 32 bits")
+    return bytes(data)
+
+
+def one_to_one_connect_state(*, listening: bool, in_progress: bool, established: bool) -> None:
+    """A one-to-one socket's connectx state errors (ERR-09)."""
+    if listening:
+        raise err(errno.EISCONN, "the socket is listening")
+    if established:
+        raise err(errno.EISCONN, "the socket is connected")
+    if in_progress:
+        raise err(errno.EALREADY, "a connect is in progress")
