@@ -133,8 +133,15 @@ def free_udp_ports(n: int, ip: str = "127.0.0.1") -> list[int]:
             s.close()
 
 
-def spawn_quiet(argv: list[str], out: IO[bytes] | int) -> subprocess.Popen[bytes]:
+def spawn_quiet(
+    argv: list[str], out: IO[bytes] | int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A program whose (debug) output goes to ``out``, in its own process group."""
     return subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
     )

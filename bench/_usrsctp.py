@@ -7,13 +7,22 @@ server on one host need crossed ``-E``/``-U`` UDP encapsulation ports; it binds
 only configured addresses, so both ends use 127.0.0.1. The server prints
 ``msglen, messages, recv_calls, bytes, seconds, bytes_per_sec, notifications``
 when an association ends and waits for the next one.
+
+Debug off: tsctp switches usrsctp's debug output on by calling
+``usrsctp_sysctl_set_sctp_debug_on()`` at start. :func:`nodebug_env` compiles
+(gcc, into a temporary directory, once per run) a shared library whose only
+function is a no-op of that name and gives the environment that puts it first
+with ``LD_PRELOAD``: the same tsctp and libusrsctp, without the debug lines.
+That is usrsctp's real speed, the baseline issue 14's targets are taken against.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -29,6 +38,45 @@ RESULT = re.compile(rb"^(\d+), (\d+), (\d+), (\d+), ([\d.]+), ([\d.]+), (\d+)$",
 
 def available() -> bool:
     return TSCTP.is_file() and os.access(TSCTP, os.X_OK)
+
+
+NODEBUG_C = """\
+/* sctpx bench: tsctp calls this at start to switch usrsctp's debug output on;
+ * preloaded first, this no-op keeps it off. */
+int usrsctp_sysctl_set_sctp_debug_on(unsigned int on) { (void)on; return 0; }
+"""
+_nodebug: list[str | None] = []  # [path of the built library, or None when it failed]
+
+
+def nodebug_library() -> str | None:
+    """Build the no-op ``usrsctp_sysctl_set_sctp_debug_on`` library once; its path or None."""
+    if not _nodebug:
+        path = None
+        gcc = shutil.which("gcc") or shutil.which("cc")
+        if gcc is not None:
+            tmp = tempfile.mkdtemp(prefix="sctpx-bench-nodebug-")
+            atexit.register(shutil.rmtree, tmp, True)
+            src, lib = Path(tmp) / "nodebug.c", Path(tmp) / "libnodebug.so"
+            src.write_text(NODEBUG_C)
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                r = subprocess.run(
+                    [gcc, "-shared", "-fPIC", "-O2", "-o", str(lib), str(src)],
+                    capture_output=True,
+                    timeout=60,
+                )
+                if r.returncode == 0 and lib.is_file():
+                    path = str(lib)
+        _nodebug.append(path)
+    return _nodebug[0]
+
+
+def nodebug_env() -> dict[str, str] | None:
+    """The environment for a tsctp with debug output off, or None (no C compiler)."""
+    lib = nodebug_library()
+    if lib is None:
+        return None
+    pre = os.environ.get("LD_PRELOAD")
+    return {**os.environ, "LD_PRELOAD": f"{lib} {pre}" if pre else lib}
 
 
 @dataclass
@@ -102,14 +150,22 @@ def _find_result(path: Path, timeout: float) -> re.Match[bytes]:
             time.sleep(0.05)
 
 
-def bulk(size: int, seconds: float) -> Transfer:
-    """One tsctp client -> tsctp server transfer of ``size``-byte messages for ``seconds``."""
+def bulk(size: int, seconds: float, debug: bool = True) -> Transfer:
+    """One tsctp client -> tsctp server transfer of ``size``-byte messages for ``seconds``.
+
+    ``debug=False``: both processes with the debug output off (:func:`nodebug_env`).
+    """
+    env = None
+    if not debug:
+        env = nodebug_env()
+        if env is None:
+            raise RuntimeError("no C compiler for the debug-off library (apt install gcc)")
     es, ec = free_udp_ports(2)
     with tempfile.TemporaryDirectory(prefix="sctpx-bench-") as tmp:
         out = Path(tmp) / "server.out"
         with open(out, "wb") as sink:
             srv = spawn_quiet(
-                [str(TSCTP), "-E", str(es), "-U", str(ec), "-L", IP, "-p", "5001"], sink
+                [str(TSCTP), "-E", str(es), "-U", str(ec), "-L", IP, "-p", "5001"], sink, env
             )
         cli = None
         try:
@@ -132,6 +188,7 @@ def bulk(size: int, seconds: float) -> Transfer:
                     IP,
                 ],
                 subprocess.DEVNULL,
+                env,
             )
             cpu_cli = wait_rusage(cli, seconds + 20)
             if cpu_cli is None:
@@ -151,13 +208,21 @@ def bulk(size: int, seconds: float) -> Transfer:
     )
 
 
-def handshake_runs(runs: int, es: int, ec: int) -> None:
+def handshake_runs(runs: int, es: int, ec: int, debug: bool = True) -> None:
     """``runs`` sequential tsctp clients sending one message each to one tsctp server.
 
     Only the wire shows their set-up time: run this inside a ``Sniffer({es, ec})``.
+    ``debug=False``: server and clients with the debug output off.
     """
+    env = None
+    if not debug:
+        env = nodebug_env()
+        if env is None:
+            raise RuntimeError("no C compiler for the debug-off library (apt install gcc)")
     srv = spawn_quiet(
-        [str(TSCTP), "-E", str(es), "-U", str(ec), "-L", IP, "-p", "5001"], subprocess.DEVNULL
+        [str(TSCTP), "-E", str(es), "-U", str(ec), "-L", IP, "-p", "5001"],
+        subprocess.DEVNULL,
+        env,
     )
     try:
         _wait_bound(es)
@@ -180,6 +245,7 @@ def handshake_runs(runs: int, es: int, ec: int) -> None:
                     IP,
                 ],
                 subprocess.DEVNULL,
+                env,
             )
             try:
                 if wait_rusage(cli, 15) is None:

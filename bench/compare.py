@@ -52,17 +52,19 @@ import _inmem
 import _netns
 import _rawip
 import _usrsctp
+import core_transfer
 from _procs import Proc, free_udp_ports, killing, worker
 from _sniff import Sniffer
 
 IS_ROOT = os.geteuid() == 0
 SIZES = (1200, 8000)
-STACKS = ("sctpx", "sctpx-uvloop", "sctpx-sock", "usrsctp", "aiortc")
+STACKS = ("sctpx", "sctpx-uvloop", "sctpx-sock", "usrsctp", "usrsctp-nodebug", "aiortc")
 LABEL = {
     "sctpx": "sctpx (aio)",
     "sctpx-uvloop": "sctpx (aio, uvloop)",
     "sctpx-sock": "sctpx (sockets API)",
     "usrsctp": "usrsctp tsctp",
+    "usrsctp-nodebug": "usrsctp tsctp (debug off)",
     "aiortc": "aiortc (UDP, no DTLS)",
 }
 DEAD_IP, LIVE_IP = "127.0.0.2", "127.0.0.3"
@@ -110,6 +112,7 @@ class Target:
     text: str
     measured: str
     ok: bool | None  # None: not measured
+    issue: str = "14"  # the issue that set it
 
 
 @dataclass
@@ -171,6 +174,10 @@ def ensure_deps(install: bool) -> list[str]:
             notes.append(
                 "usrsctp: /usr/lib/usrsctp/tsctp missing (apt install libusrsctp-examples)"
             )
+    if _usrsctp.available() and _usrsctp.nodebug_library() is None:
+        notes.append(
+            "usrsctp (debug off): no C compiler to build the LD_PRELOAD no-op (apt install gcc)"
+        )
     for pkg in ("aiortc", "uvloop"):
         if importlib.util.find_spec(pkg) is None:
             if install:
@@ -223,8 +230,8 @@ def run_worker_pair(kind: str, size: int, seconds: float) -> Bulk:
 
 
 def run_bulk(stack: str, size: int, seconds: float) -> Bulk:
-    if stack == "usrsctp":
-        t = _usrsctp.bulk(size, seconds)
+    if stack in ("usrsctp", "usrsctp-nodebug"):
+        t = _usrsctp.bulk(size, seconds, debug=stack == "usrsctp")
         return Bulk(t.bytes * 8 / t.seconds / 1e6, t.messages / t.seconds, t.cpu / t.messages * 1e6)
     kind = {"sctpx": "sctpx", "sctpx-uvloop": "sctpx", "sctpx-sock": "sock", "aiortc": "aiortc"}
     os.environ["SCTPX_BENCH_UVLOOP"] = "1" if stack == "sctpx-uvloop" else "0"  # workers inherit
@@ -259,24 +266,49 @@ def bulk_section(table: Table, stacks: list[str], reps: int, seconds: float) -> 
                 note = ""
                 if what == "CPU/msg":
                     note = "both processes" + (", debug output incl." if stack == "usrsctp" else "")
+                elif stack == "usrsctp-nodebug" and what == "Mbit/s":
+                    note = "LD_PRELOAD: no-op usrsctp_sysctl_set_sctp_debug_on"
+                elif stack == "usrsctp" and what == "Mbit/s":
+                    note = "as Debian ships it: debug output on"
                 elif stack == "aiortc" and what == "Mbit/s":
                     note = "1160-byte chunks, one per packet"
                 table.add(case, LABEL[stack], vals, unit, note)
             if what != "Mbit/s" or "sctpx" not in stacks:
                 continue
             for mine, other, who in (
-                ("sctpx", "usrsctp", "sctpx / usrsctp"),
+                ("sctpx", "usrsctp-nodebug", "sctpx / usrsctp (debug off)"),
+                ("sctpx-sock", "usrsctp-nodebug", "sctpx sockets API / usrsctp (debug off)"),
+                ("sctpx", "usrsctp", "sctpx / usrsctp (stock)"),
                 ("sctpx", "aiortc", "sctpx / aiortc"),
-                ("sctpx-sock", "usrsctp", "sctpx sockets API / usrsctp"),
             ):
                 if mine in stacks and other in stacks:
                     pairs = zip(got[(size, mine)], got[(size, other)], strict=True)
                     r = [a.mbps / b.mbps for a, b in pairs if a is not None and b is not None]
                     table.ratio(case, who, r, "per run")
-    r12u = _ratios(table, "bulk 1200 B, Mbit/s", "sctpx / usrsctp")
-    r12a = _ratios(table, "bulk 1200 B, Mbit/s", "sctpx / aiortc")
-    table.targets.append(_target("bulk 1200 B >= 1.0x usrsctp", r12u, 1.0, True, "x"))
-    table.targets.append(_target("bulk 1200 B >= 5x aiortc", r12a, 5.0, True, "x"))
+    case = "bulk 1200 B, Mbit/s"
+    r12u = _ratios(table, case, "sctpx / usrsctp (debug off)")
+    r12s = _ratios(table, case, "sctpx sockets API / usrsctp (debug off)")
+    r12a = _ratios(table, case, "sctpx / aiortc")
+    table.targets += [
+        _target("bulk 1200 B, sctpx.aio >= 1.5x usrsctp (debug off)", r12u, 1.5, True, "x"),
+        _target("bulk 1200 B, sockets API >= 1.2x usrsctp (debug off)", r12s, 1.2, True, "x"),
+        _target(
+            "bulk 1200 B CPU/msg, sctpx.aio <= 23 µs (half of 46)",
+            _ratios(table, "bulk 1200 B, CPU/msg", LABEL["sctpx"]),
+            23.0,
+            False,
+            "µs",
+        ),
+        _target(
+            "stretch: 1 Gbit/s of 1200 B messages, one association",
+            _ratios(table, case, LABEL["sctpx"]),
+            1000.0,
+            True,
+            "Mbit/s",
+        ),
+        _target("bulk 1200 B >= 1.0x usrsctp (debug off)", r12u, 1.0, True, "x", "8"),
+        _target("bulk 1200 B >= 5x aiortc", r12a, 5.0, True, "x", "8"),
+    ]
 
 
 def _ratios(table: Table, case: str, who: str) -> list[float]:
@@ -286,10 +318,12 @@ def _ratios(table: Table, case: str, who: str) -> list[float]:
     return []
 
 
-def _target(text: str, values: list[float], limit: float, higher: bool, unit: str) -> Target:
+def _target(
+    text: str, values: list[float], limit: float, higher: bool, unit: str, issue: str = "14"
+) -> Target:
     """Met when the median is >= ``limit`` (``higher``), else <= it; a miss says by how much."""
     if not values:
-        return Target(text, "not measured", None)
+        return Target(text, "not measured", None, issue)
     m = statistics.median(values)
     shown = f"{m:.2f}{unit}" if unit == "x" else f"{fmt(m)} {unit}"
     ok = m >= limit if higher else m <= limit
@@ -298,7 +332,7 @@ def _target(text: str, values: list[float], limit: float, higher: bool, unit: st
             shown += f": {(1 - m / limit) * 100:.0f} % short, needs {limit / m:.2f}x"
         else:
             shown += f": {(m / limit - 1) * 100:.0f} % over"
-    return Target(text, shown, ok)
+    return Target(text, shown, ok, issue)
 
 
 # ------------------------------------------------------------------------- set-up
@@ -358,33 +392,49 @@ def setup_section(table: Table, reps: int, with_usrsctp: bool) -> None:
         "ms",
         "INIT -> COOKIE ACK" if IS_ROOT else "needs root (AF_PACKET)",
     )
-    wire_usr: list[float] = []
-    if with_usrsctp and IS_ROOT:
-        progress("set-up: usrsctp (tsctp, one message each)")
-        es, ec = free_udp_ports(2)
-        with Sniffer({es, ec}) as s:
-            _usrsctp.handshake_runs(10 * reps, es, ec)  # 30 set-ups: a steadier median
-            time.sleep(0.1)
-        wire_usr = s.handshakes()
     why = "INIT -> COOKIE ACK, a new tsctp client each"
     if not with_usrsctp:
         why = "tsctp missing"
     elif not IS_ROOT:
         why = "needs root (AF_PACKET): tsctp prints no set-up time"
-    table.add(
-        "set-up latency (connectx -> established)",
-        "usrsctp, on the wire",
-        [x * 1000 for x in wire_usr],
-        "ms",
-        why,
+    wire_usr: dict[bool, list[float]] = {}
+    for debug in (True, False):
+        wire_usr[debug] = []
+        if with_usrsctp and IS_ROOT and (debug or _usrsctp.nodebug_library()):
+            progress(f"set-up: usrsctp (tsctp, one message each, debug {'on' if debug else 'off'})")
+            es, ec = free_udp_ports(2)
+            with Sniffer({es, ec}) as s:
+                _usrsctp.handshake_runs(10 * reps, es, ec, debug)  # 30 set-ups: a steadier median
+                time.sleep(0.1)
+            wire_usr[debug] = s.handshakes()
+        table.add(
+            "set-up latency (connectx -> established)",
+            "usrsctp, on the wire" + ("" if debug else " (debug off)"),
+            [x * 1000 for x in wire_usr[debug]],
+            "ms",
+            why,
+        )
+    ratios: dict[bool, list[float]] = {}
+    for debug in (False, True):
+        ratios[debug] = []
+        if wire_sctpx and wire_usr[debug]:
+            ratios[debug] = [statistics.median(wire_sctpx) / statistics.median(wire_usr[debug])]
+        table.ratio(
+            "set-up latency (connectx -> established)",
+            "sctpx / usrsctp" + (" (stock)" if debug else " (debug off)"),
+            ratios[debug],
+            "wire medians",
+        )
+    table.targets.append(
+        _target(
+            "set-up latency <= 0.8x usrsctp's (debug off, wire)", ratios[False], 0.8, False, "x"
+        )
     )
-    ratio = []
-    if wire_sctpx and wire_usr:
-        ratio = [statistics.median(wire_sctpx) / statistics.median(wire_usr)]
-    table.ratio(
-        "set-up latency (connectx -> established)", "sctpx / usrsctp", ratio, "wire medians"
+    table.targets.append(
+        _target(
+            "set-up latency <= usrsctp's (debug off, wire)", ratios[False], 1.0, False, "x", "8"
+        )
     )
-    table.targets.append(_target("set-up latency <= usrsctp's (wire)", ratio, 1.0, False, "x"))
     table.add(
         "set-ups per second",
         "sctpx (aio), sequential",
@@ -432,7 +482,9 @@ def dead_address_section(table: Table, reps: int, with_usrsctp: bool) -> None:
     case = "set-up, first address black-holed"
     if not IS_ROOT or not shutil.which("iptables"):
         table.add(case, "sctpx", [], "s", "needs root and iptables")
-        table.targets.append(Target("dead-first-address set-up <= 0.3 s", "not measured", None))
+        table.targets.append(
+            Target("dead-first-address set-up <= 0.3 s", "not measured", None, "8")
+        )
         return
     ips = f"{DEAD_IP},{LIVE_IP}"
     got: dict[str, list[float]] = {}
@@ -478,6 +530,7 @@ def dead_address_section(table: Table, reps: int, with_usrsctp: bool) -> None:
             0.3,
             False,
             "s",
+            "8",
         )
     )
 
@@ -571,8 +624,21 @@ def inmem_section(table: Table, reps: int) -> None:
                 else "not measured"
             ),
             ok if server else None,
+            "8",
         )
     )
+    progress("in-memory transfer, 1 ordered stream vs 4")
+    one: list[float] = []
+    four: list[float] = []
+    for _ in range(reps):
+        one.append(core_transfer.run(20000, 1200, 1, False, 0.0)[0])
+        four.append(core_transfer.run(20000, 1200, 4, False, 0.0)[0])
+    case = "in-memory transfer, 1200 B"
+    table.add(case, "sctpx core, 1 stream, ordered", one, "msgs/s", "bench/core_transfer.py")
+    table.add(case, "sctpx core, 4 streams, ordered", four, "msgs/s")
+    r = [a / b for a, b in zip(one, four, strict=True)]
+    table.ratio(case, "1 stream / 4 streams", r, "per run")
+    table.targets.append(_target("in memory: 1 ordered stream >= 4 streams", r, 1.0, True, "x"))
     progress("CPU per 1200-byte message (in memory)")
     cpu = [_inmem.cpu_per_message() for _ in range(reps)]
     table.add(
@@ -639,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     have_aiortc = importlib.util.find_spec("aiortc") is not None
     have = {
         "usrsctp": have_usr,
+        "usrsctp-nodebug": have_usr and _usrsctp.nodebug_library() is not None,
         "aiortc": have_aiortc,
         "sctpx-uvloop": importlib.util.find_spec("uvloop") is not None,
     }
@@ -663,10 +730,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loopback only; {args.reps} runs per case; bulk runs send for {args.seconds:g} s\n")
     print(table.render())
     if table.targets:
-        print("\ntargets (issue 8), medians of this run:")
-        for t in table.targets:
+        print("\ntargets, medians of this run (ratios per run; against usrsctp with debug off):")
+        for t in sorted(table.targets, key=lambda t: t.issue != "14"):
             verdict = {True: "PASS", False: "MISS", None: "n/a "}[t.ok]
-            print(f"  {verdict}  {t.text:58} measured {t.measured}")
+            print(f"  {verdict}  issue {t.issue:>2}  {t.text:56} measured {t.measured}")
     for n in notes:
         print(f"note: {n}")
     for e in table.errors:
