@@ -15,6 +15,11 @@ Roles:
   place of DTLS.
 - ``setup-server`` / ``setup-client``: sctpx.aio set-up latency and rate
   (sequential connectx, or many at once), optionally to several addresses.
+- ``scale-recv`` / ``scale-send``: ``--count`` concurrent associations from one
+  client stack to one server stack, each sending ``--size``-byte messages under
+  ``drain()`` for ``--seconds`` (bench/scale.py); the receiver gives every
+  association's messages inside a common window. With ``--idle`` nothing is sent:
+  both sides give the memory (``tracemalloc``) their stack holds per association.
 - ``paced-recv`` / ``paced-send``: a multi-homed association (``--ip`` lists the
   server's addresses) carrying ``--rate`` messages a second; the receiver gives the
   ``time.monotonic()`` of every arrival (bench/_netns.py runs them in namespaces).
@@ -430,7 +435,113 @@ async def paced_send(args: argparse.Namespace) -> None:
     await sctpx.aio.close_stack(stack=assoc.stack)
 
 
+# ------------------------------------------------------------ many associations
+
+
+def _traced() -> int:
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+async def scale_recv(args: argparse.Namespace) -> None:
+    import tracemalloc
+
+    import sctpx.aio
+
+    if args.idle:
+        tracemalloc.start()
+    counts: dict[int, int] = {}
+    up = asyncio.Event()
+    ended = 0
+    all_ended = asyncio.Event()
+
+    async def handler(assoc: sctpx.aio.Association) -> None:
+        nonlocal ended
+        key = assoc.assoc_id
+        counts[key] = 0
+        if len(counts) >= args.count:
+            up.set()
+        try:
+            async for _msg in assoc:
+                counts[key] += 1
+        finally:
+            ended += 1
+            if ended >= args.count:
+                all_ended.set()
+
+    server = await sctpx.aio.start_server(handler, [args.ip], PORT, udp_port=0)
+    base = _traced() if args.idle else 0
+    emit({"ready": True, "udp_port": server.stack.udp_port})
+    await asyncio.wait_for(up.wait(), args.timeout)
+    if args.idle:
+        await asyncio.sleep(0.5)  # the COOKIE ACKs and first SACKs settled: idle
+        emit({"bytes_per_assoc": (_traced() - base) / args.count, "associations": len(counts)})
+        await asyncio.wait_for(all_ended.wait(), args.timeout)
+    else:
+        # a common window, after every association is up and sending: per-association counts
+        await asyncio.sleep(args.seconds * 0.2)
+        snap0, t0, c0 = dict(counts), time.perf_counter(), time.process_time()
+        await asyncio.sleep(args.seconds * 0.6)
+        snap1, t1, c1 = dict(counts), time.perf_counter(), time.process_time()
+        emit(
+            {
+                "window": t1 - t0,
+                "cpu": c1 - c0,
+                "per_assoc": [snap1[k] - snap0.get(k, 0) for k in snap1],
+            }
+        )
+        await asyncio.wait_for(all_ended.wait(), args.timeout)
+    server.close()
+    await sctpx.aio.close_stack(stack=server.stack)
+
+
+async def scale_send(args: argparse.Namespace) -> None:
+    import tracemalloc
+
+    import sctpx
+    import sctpx.aio
+
+    if args.idle:
+        tracemalloc.start()
+    loop = asyncio.get_running_loop()
+    stack = sctpx.Stack(udp_port=0, loop=loop)
+    base = _traced() if args.idle else 0
+    opts: dict[str, Any] = {"stack": stack, "remote_udp_port": args.server_udp, "timeout": 30}
+    sem = asyncio.Semaphore(100)  # set-ups in flight at once
+
+    async def connect() -> sctpx.aio.Association:
+        async with sem:
+            return await sctpx.aio.connectx([(args.ip, PORT)], **opts)
+
+    try:
+        assocs = list(await asyncio.gather(*(connect() for _ in range(args.count))))
+        if args.idle:
+            await asyncio.sleep(0.5)
+            emit({"bytes_per_assoc": (_traced() - base) / args.count})
+        else:
+            payload = bytes(args.size)
+            deadline = time.perf_counter() + args.seconds
+
+            async def pump(a: sctpx.aio.Association) -> None:
+                while time.perf_counter() < deadline:
+                    for _ in range(4):
+                        a.send(payload)
+                    await a.drain()
+
+            c0 = time.process_time()
+            await asyncio.gather(*(pump(a) for a in assocs))
+            emit({"cpu": time.process_time() - c0})
+        await asyncio.gather(*(a.close(timeout=30) for a in assocs))
+    finally:
+        await sctpx.aio.close_stack(stack=stack)
+
+
 ROLES = {
+    "scale-recv": scale_recv,
+    "scale-send": scale_send,
     "paced-recv": paced_recv,
     "paced-send": paced_send,
     "sctpx-recv": sctpx_recv,
@@ -458,6 +569,7 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--stagger", type=float, default=None)
     p.add_argument("--max-burst", type=int, default=None, help="sctpx-send: Config.max_burst")
+    p.add_argument("--idle", action="store_true", help="scale-*: idle memory, no data")
     p.add_argument("--rate", type=float, default=100.0, help="paced-send: messages a second")
     args = p.parse_args()
     fn = ROLES[args.role]

@@ -25,6 +25,9 @@ What each row measures is in docs/performance.md; in short:
   moment the FreeBSD stack (sctp_t1init_timer) moves an INIT to another address.
 - raw IP: sctpx.aio bulk (1200 B) and set-up over SCTP directly over IP beside
   the same over UDP, in one run (root: raw sockets; bench/_rawip.py).
+- scaling (bench/scale.py): 1, 10, 100 and 1,000 associations at once on one
+  stack (aggregate msgs/s, Jain's fairness index, receiver CPU/msg) and the idle
+  memory per association a stack holds (server and client side).
 - failover stall (simulator), memory per association and 10,000 set-ups (in-memory
   core endpoints), CPU µs per 1200-byte message (in-memory core).
 """
@@ -53,6 +56,7 @@ import _netns
 import _rawip
 import _usrsctp
 import core_transfer
+import scale
 from _procs import Proc, free_udp_ports, killing, worker
 from _sniff import Sniffer
 
@@ -690,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-install", action="store_true", help="do not apt/pip install anything")
     p.add_argument(
         "--only",
-        choices=("bulk", "setup", "dead", "failover", "inmem", "rawip"),
+        choices=("bulk", "setup", "dead", "failover", "inmem", "rawip", "scale"),
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -700,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--reps must be >= 1 and --seconds > 0")
     # SIGTERM unwinds like Ctrl-C, so the finally blocks kill children and drop iptables rules
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sections = set(args.only or ("bulk", "setup", "dead", "failover", "inmem", "rawip"))
+    sections = set(args.only or ("bulk", "setup", "dead", "failover", "inmem", "rawip", "scale"))
     t0 = time.monotonic()
     notes = ensure_deps(not args.no_install)
     have_usr = _usrsctp.available()
@@ -721,6 +725,7 @@ def main(argv: list[str] | None = None) -> int:
         ("failover", lambda: failover_section(table, args.reps)),
         ("inmem", lambda: inmem_section(table, args.reps)),
         ("rawip", lambda: _rawip.section(table, args.reps, args.seconds, progress)),
+        ("scale", lambda: scale.section(table, 1, max(args.seconds, 3.0), progress)),
     ]
     for name, step in steps:
         if name in sections:
