@@ -69,6 +69,18 @@ PR_SCTP_RTX = 0x0020
 # so every state is one more than RFC 6458 §8.2.1's (and sctpx's) numbering.
 SSTAT_OFFSET = 1
 
+# Notifications. Linux 6.1 has no SCTP_SEND_FAILED_EVENT (0x800E, RFC 6458 §6.1.11): a
+# subscription to it is made to the deprecated SCTP_SEND_FAILED (§6.1.4), whose
+# notifications become the same SendFailed objects.
+SCTP_SEND_FAILED = 0x8003
+SCTP_SEND_FAILED_EVENT = 0x800E
+
+
+def event_type(kind: int) -> int:
+    """The notification type the kernel is asked for, for sctpx's ``kind``."""
+    return SCTP_SEND_FAILED if kind == SCTP_SEND_FAILED_EVENT else kind
+
+
 # Notification flags
 SCTP_DATA_SENT = 1  # ssf_flags (§6.1.11)
 SCTP_ERROR_USER_ABORT = 12  # sac_error after our own ABORT (RFC 9260 §3.3.10.12)

@@ -16,6 +16,7 @@ same): a blocking connectx and SO_ERROR still give the errno.
 from __future__ import annotations
 
 import errno
+import socket
 import struct
 
 from ...core.events import (
@@ -41,6 +42,10 @@ _ASSOC_CHANGE = struct.Struct("=HHIHHHHi")  # §6.1.1 struct sctp_assoc_change
 _PADDR_CHANGE = struct.Struct("=HHI128siii")  # §6.1.2 struct sctp_paddr_change (packed)
 _REMOTE_ERROR = struct.Struct("=HHI2s2xi")  # §6.1.3 struct sctp_remote_error
 _SEND_FAILED_EVENT = struct.Struct("=HHII") # §6.1.11 struct sctp_send_failed_event: head, error
+# §6.1.4 (deprecated form, what Linux 6.1 sends: it has no SCTP_SEND_FAILED_EVENT) struct
+# sctp_send_failed: head, ssf_error, struct sctp_sndrcvinfo (stream, ssn, flags, ppid,
+# context, ttl, tsn, cumtsn, assoc id), ssf_assoc_id, then the message.
+_SEND_FAILED_OLD = struct.Struct("=HHIIHHH2x4sIIIIii")
 _SHUTDOWN = struct.Struct("=HHIi")  # §6.1.5 struct sctp_shutdown_event (and sender_dry §6.1.9)
 _ADAPTATION = struct.Struct("=HHIIi")  # §6.1.6 struct sctp_adaptation_event
 _PDAPI = struct.Struct("=HHIIiII")  # §6.1.7 struct sctp_pdapi_event
@@ -53,7 +58,8 @@ _SPC_STATES = [PeerAddrState.AVAILABLE, PeerAddrState.UNREACHABLE, PeerAddrState
 
 
 def _assoc_change(buf: bytes) -> AssocChange:
-    _t, _f, length, state, sac_error, outs, ins, aid = _ASSOC_CHANGE.unpack_from(buf)
+    _t, _f, length, state, raw_error, outs, ins, aid = _ASSOC_CHANGE.unpack_from(buf)
+    sac_error = socket.ntohs(raw_error)  # a cause code (__be16) stored in a __u16
     st = _SAC_STATES[state] if state < len(_SAC_STATES) else AssocChangeState.COMM_LOST
     with_chunk = length > _ASSOC_CHANGE.size  # sac_info: the ABORT (or the features list)
     code = 0
@@ -83,14 +89,30 @@ def _remote_error(buf: bytes, length: int) -> RemoteError:
     return RemoteError(aid, causes)
 
 
+def _ssf_errno(raw: int) -> int:
+    """ssf_error: Linux puts the ABORT's cause code (__be16) there, or 0: as an errno."""
+    cause = socket.ntohs(raw & 0xFFFF)
+    if cause == L.SCTP_ERROR_USER_ABORT:
+        return errno.ECONNABORTED
+    return errno.ETIMEDOUT if raw == 0 else errno.ECONNRESET
+
+
 def _send_failed(buf: bytes, length: int) -> SendFailed:
     _t, flags, _len, error = _SEND_FAILED_EVENT.unpack_from(buf)
     off = _SEND_FAILED_EVENT.size
     sid, _sflags, ppid, context, _id = L.SNDINFO.unpack_from(buf, off)
     (aid,) = struct.unpack_from("=i", buf, off + L.SNDINFO.size)
     data = bytes(buf[off + L.SNDINFO.size + 4 : length])
-    return SendFailed(aid, data, sid, L.ppid_in(ppid), context, error,
+    return SendFailed(aid, data, sid, L.ppid_in(ppid), context, _ssf_errno(error),
                       bool(flags & L.SCTP_DATA_SENT))  # fmt: skip
+
+
+def _send_failed_old(buf: bytes, length: int) -> SendFailed:
+    _t, flags, _len, error, sid, _ssn, _f, ppid, ctx, _ttl, _tsn, _cum, _a, aid = (
+        _SEND_FAILED_OLD.unpack_from(buf))  # fmt: skip
+    data = bytes(buf[_SEND_FAILED_OLD.size : length])
+    sent = bool(flags & L.SCTP_DATA_SENT)
+    return SendFailed(aid, data, sid, L.ppid_in(ppid), ctx, _ssf_errno(error), sent)
 
 
 def parse(buf: bytes) -> Event | None:
@@ -107,6 +129,8 @@ def parse(buf: bytes) -> Event | None:
         return _remote_error(buf, length)
     if kind == C.SCTP_SEND_FAILED_EVENT:
         return _send_failed(buf, length)
+    if kind == L.SCTP_SEND_FAILED:
+        return _send_failed_old(buf, length)
     if kind == C.SCTP_SHUTDOWN_EVENT:
         return ShutdownEvent(_SHUTDOWN.unpack_from(buf)[3])
     if kind == C.SCTP_SENDER_DRY_EVENT:

@@ -101,7 +101,8 @@ def setsockopt(sock: KernelSocket, level: int, name: int, value: Any) -> None:
                                 value.assoc_id)  # fmt: skip
         _set(sock, L.SCTP_DEFAULT_SNDINFO, packed)
     elif name == C.SCTP_EVENT and isinstance(value, EventSubscription):
-        _set(sock, L.SCTP_EVENT, L.EVENT.pack(value.assoc_id, value.type, int(value.on)))
+        kind = L.event_type(value.type)
+        _set(sock, L.SCTP_EVENT, L.EVENT.pack(value.assoc_id, kind, int(value.on)))
     elif name == C.SCTP_REMOTE_UDP_ENCAPS_PORT and isinstance(value, UdpEncaps):  # RFC 6951 §6.1
         if not 0 <= value.port < 65536:
             raise err(errno.EINVAL, "port")

@@ -19,8 +19,10 @@ O_NONBLOCK.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import select
 import socket as _socket
 import struct
 from collections.abc import Callable
@@ -175,7 +177,15 @@ class KernelSocket(_BaseSocket):
         return L.plain_addr(self._sock.getsockname())
 
     def getpeername(self) -> tuple[str, int]:
+        """The primary peer address (as on the userspace backend: SCTP_STATUS's primary)."""
         self._check_open()
+        from .options import status
+
+        if self._one_to_one:
+            with contextlib.suppress(OSError):
+                prim = status(self, 0).primary
+                if prim is not None:
+                    return prim.address
         return L.plain_addr(self._sock.getpeername())
 
     def _addrs_of(self, name: int, assoc_id: int) -> list[tuple[str, int]]:
@@ -206,6 +216,16 @@ class KernelSocket(_BaseSocket):
             return None
         return int(L.STATUS_HEAD.unpack_from(out)[1]) - L.SSTAT_OFFSET
 
+    def _connecting(self) -> bool:
+        """One-to-one: a set-up started and not ended. Linux shows an association of a
+        one-to-one socket only once it is established (sctp_id2assoc); until the set-up
+        ends, the descriptor is neither writable nor in error."""
+        if not self._assoc_id:
+            return False
+        p = select.poll()
+        p.register(self._fd, select.POLLOUT)
+        return not p.poll(0)
+
     def listen(self, backlog: int = 128) -> None:
         self._check_open()
         if self._one_to_one and self._state() not in (None, C.SCTP_CLOSED):
@@ -227,7 +247,7 @@ class KernelSocket(_BaseSocket):
             st = self._state()
             one_to_one_connect_state(
                 listening=self._listening,
-                in_progress=st in (C.SCTP_COOKIE_WAIT, C.SCTP_COOKIE_ECHOED),
+                in_progress=st is None and self._connecting(),
                 established=st is not None and st >= C.SCTP_ESTABLISHED,
             )
         try:
@@ -307,6 +327,12 @@ class KernelSocket(_BaseSocket):
                 raise err(errno.EISCONN, "a one-to-one socket sends on its own association")
             peer = check_addr(to, self.family, local=False)
         if flags & (C.SCTP_ABORT | C.SCTP_EOF):
+            if self._one_to_one:  # Linux takes these flags on one-to-many sockets only
+                if flags & C.SCTP_ABORT:
+                    raise err(errno.EOPNOTSUPP, "SCTP_ABORT on a one-to-one kernel socket: "
+                              "set SO_LINGER (1, 0) and close it")  # fmt: skip
+                self.shutdown(_socket.SHUT_WR)
+                return 0
             self._sendmsg(b"", sid, flags, 0, context, assoc_id, None, peer)
             return 0
         msg = check_message(data, ppid)
@@ -441,7 +467,7 @@ class KernelSocket(_BaseSocket):
         """SCTP_EVENT on for these notification types (RFC 6458 §6.2.2)."""
         self._check_open()
         for t in event_types:
-            self._sock.setsockopt(L.SOL_SCTP, L.SCTP_EVENT, L.EVENT.pack(0, t, 1))
+            self._sock.setsockopt(L.SOL_SCTP, L.SCTP_EVENT, L.EVENT.pack(0, L.event_type(t), 1))
 
     def _assoc_ids(self) -> list[int]:
         from .options import assoc_ids
