@@ -132,7 +132,8 @@ def test_unknown_address_is_a_usage_error() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["listen", "0.0.0.0", "-p", "5000"], "the wildcard address is not supported"),
+        (["listen", "0.0.0.0", "127.0.0.2", "-p", "5000"], "the wildcard address comes alone"),
+        (["connect", "0.0.0.0", "-p", "5000"], "the wildcard address is for listening only"),
         (["listen", "127.0.0.2", "-p", "70000"], "70000 is not a port number"),
         (["connect", "127.0.0.2", "-p", "0"], "the peer's SCTP port cannot be 0"),
         (["connect", "127.0.0.2", "-p", "5000", "--stream", "x"], "not a number"),

@@ -6,10 +6,13 @@ raw sockets). Every packet on the wire must then be plain SCTP (no UDP).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 from .lab import A1, A2, A6, B1, B2, B6, ECHO_PORT, WAIT, Lab
-from .remote import RemoteSocket
+from .remote import SRC, RemoteSocket
 from .test_data import ECHOED, client_lines, echo_round, messages, peer_addresses, wait_shutdown
 
 DATA = 0
@@ -125,4 +128,33 @@ def test_wildcard_bind_lists_every_address_but_loopback(lab: Lab) -> None:
 def test_wildcard_ipv6_bind_over_ip_covers_both_families(lab: Lab) -> None:
     paddrs, _ = _wildcard(lab, "ip", 6)
     assert {ip for ip, _p in paddrs} == {B6, B1, B2}  # all of host b's, no ::1, no 127.0.0.1
+    all_raw(lab)
+
+
+def test_cli_listen_on_the_wildcard_over_ip(lab: Lab) -> None:
+    """`sctpx listen 0.0.0.0 --echo --transport ip` in host b; `sctpx connect` from host a."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    log = (lab.dir / "listen.log").open("wb")
+    srv = lab.net.spawn(lab.b, [sys.executable, "-m", "sctpx", "listen", "0.0.0.0", "-p", "5007",
+                                "--echo", "--transport", "ip"], stderr=log, env=env)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while b"listening on" not in (lab.dir / "listen.log").read_bytes():
+            assert srv.poll() is None and time.monotonic() < deadline, "listen did not start"
+            time.sleep(0.05)
+        said = (lab.dir / "listen.log").read_bytes()
+        assert b"listening on 0.0.0.0 port 5007, over IP (echo)" in said
+        done = subprocess.run(
+            lab.net.argv(lab.a, [sys.executable, "-m", "sctpx", "connect", B2, "-p", "5007",
+                                 "--transport", "ip", "-v"]),
+            input=b"over the wildcard\n", capture_output=True, timeout=30, env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == b"over the wildcard\n"
+        assert b"COMM_UP" in done.stderr and B1.encode() in done.stderr  # both of b's paths
+        assert b"127.0.0.1" not in done.stderr
+    finally:
+        lab.net.stop(srv)
+        log.close()
+    lab.finish()
     all_raw(lab)

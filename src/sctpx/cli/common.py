@@ -61,11 +61,13 @@ def os_error(exc: OSError, doing: str, *, detail: bool = True) -> CliError:
     return CliError(f"{doing}: {text}", EXIT_ERROR)
 
 
-def resolve(names: list[str]) -> list[str]:
+def resolve(names: list[str], *, wildcard: bool = False) -> list[str]:
     """IP addresses for ``names`` (literals or host names, in order, without repeats).
 
     A host name contributes every address it resolves to, as sctp_connectx takes
-    several addresses of one peer. Raises CliError (usage) for an unknown name.
+    several addresses of one peer. With ``wildcard`` (local addresses of a
+    listener), ``0.0.0.0`` or ``::`` alone means every address of the host.
+    Raises CliError (usage) for an unknown name.
     """
     ips: list[str] = []
     for name in names:
@@ -73,10 +75,10 @@ def resolve(names: list[str]) -> list[str]:
         for ip in found:
             a = ipaddress.ip_address(ip)
             if a.is_unspecified:
-                raise CliError(
-                    f"{name}: the wildcard address is not supported; give the addresses one by one",
-                    EXIT_USAGE,
-                )
+                if wildcard and len(names) == 1:
+                    return [ip]
+                why = "comes alone" if wildcard else "is for listening only"
+                raise CliError(f"{name}: the wildcard address {why}", EXIT_USAGE)
             if a.is_multicast or ip == "255.255.255.255":
                 raise CliError(f"{name}: not a unicast address", EXIT_USAGE)
             if ip not in ips:

@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    ips = resolve(args.addresses)
+    ips = resolve(args.addresses, wildcard=True)
     stack = open_stack(args.udp_port, args.transport)
     try:
         serving = args.echo or args.discard
