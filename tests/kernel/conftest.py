@@ -8,10 +8,14 @@ programs it starts are killed, the paths it cut restored and the guest
 settings it changed put back when it ends. Every test runs once per transport
 in :data:`.support.TRANSPORTS`.
 
-Needs root (tap devices, QEMU), the harness beside the repository, and
-tshark/dumpcap (``make test`` installs them as root). Elsewhere these tests
-skip; as root with the harness present they run, and a VM that does not boot
-is an error of every test here, never a skip.
+Needs root (tap devices, QEMU, packet capture), the harness beside the
+repository, and tshark (``make test`` installs it as root; the harness's
+``build.sh`` installs QEMU and mmdebstrap itself). Elsewhere these tests skip;
+as root with the harness present they run, and a VM that does not boot is an
+error of every test here, never a skip.
+
+``SCTPX_KVM_KEEP=1`` leaves a VM that the session booted running afterwards,
+so that the next run starts in seconds; ``../shared/kvm-peer/stop.sh`` ends it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def _why_not() -> str | None:
         return "the kvm-peer VM needs root (tap devices)"
     if not (HARNESS / "start.sh").exists():
         return f"the kvm-peer harness is not there ({HARNESS})"
-    for tool in ("ip", "tshark", "dumpcap"):
+    for tool in ("ip", "tshark"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     return None

@@ -26,7 +26,7 @@ import sctpx
 import sctpx.aio
 from sctpx.testing import CaptureReport
 
-TRANSPORTS = ["udp"]
+TRANSPORTS = ["udp", "ip"]
 T = TypeVar("T")
 
 # The kvm-peer address plan (../shared/kvm-peer/config.sh): path A and path B.
