@@ -41,6 +41,7 @@ from .deadlines import Deadlines
 from .hooks import Hooks, StackStats, Tap
 from .runner import LoopRunner, closed_error
 from .transport import SocketTransport
+from .udp import GSO_MAX_BYTES, GSO_MAX_SEGMENTS
 
 T = TypeVar("T")
 log = logging.getLogger("sctpx.net")
@@ -573,8 +574,48 @@ class Stack(Hooks):
             self.stats.core_errors += 1
             log.exception("sctpx: the core failed in datagrams_to_send")
             return
+        if len(out) > 1 and self._tap is None:
+            self._send_runs(out)
+            return
         for datagram in out:
             self._send(datagram)
+
+    def _send_runs(self, out: list[Datagram]) -> None:
+        """Send ``out`` in order, runs of same-sized packets to one destination from one
+        source in one system call each where the transport can (UDP_SEGMENT)."""
+        i, n = 0, len(out)
+        send_run = self._transport.send_run
+        while i < n:
+            data, src, dst = out[i]
+            size = len(data)
+            j = i + 1
+            total = size
+            while j < n and j - i < GSO_MAX_SEGMENTS:
+                d2, s2, t2 = out[j]
+                if (
+                    s2[0] != src[0]
+                    or t2 != dst
+                    or len(d2) > size
+                    or total + len(d2) > GSO_MAX_BYTES
+                ):
+                    break
+                total += len(d2)
+                j += 1
+                if len(d2) < size:
+                    break  # a shorter packet ends a run
+            if j - i < 2:
+                self._send(out[i])
+                i += 1
+                continue
+            run = out[i:j]
+            ip = send_run([d for d, _s, _t in run], src[0], dst)
+            if ip is None:  # not sent: one by one, with send()'s error handling
+                for datagram in run:
+                    self._send(datagram)
+            else:
+                for datagram in run:
+                    self._sent(datagram[0], ip, datagram[2])
+            i = j
 
     def _send(self, datagram: Datagram) -> None:
         """Send one packet through the transport, from its source address.
@@ -584,10 +625,13 @@ class Stack(Hooks):
         for that destination; the kernel computes the UDP checksum.
         """
         data, src, dst = datagram
+        ip = self._transport.send(data, src[0], dst)
+        if ip is not None:
+            self._sent(data, ip, dst)
+
+    def _sent(self, data: bytes, ip: str, dst: Addr) -> None:
+        """Bookkeeping of one packet that left from ``ip``: counts, log, pcap, tap."""
         tr = self._transport
-        ip = tr.send(data, src[0], dst)
-        if ip is None:
-            return
         self.stats.sent += 1
         local = (ip, tr.port)
         if tr.port == 0:

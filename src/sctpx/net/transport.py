@@ -70,7 +70,7 @@ class Sink(Protocol):
 class AddrSocket:
     """One non-blocking socket bound to one local address, with ICMP errors queued."""
 
-    __slots__ = ("error_pending", "family", "ip", "port", "sock", "users")
+    __slots__ = ("error_pending", "family", "gro", "gso", "ip", "port", "sock", "users")
 
     def __init__(self, ip: str, sock: socket.socket, port: int) -> None:
         self.ip = ip
@@ -79,6 +79,8 @@ class AddrSocket:
         self.port = port  # the local UDP port; 0 for raw IP
         self.users = 0  # endpoints using this address
         self.error_pending = False  # a read or send reported an error: read the error queue
+        self.gso = False  # UDP_SEGMENT: a run of equal packets in one sendmsg (net/udp.py)
+        self.gro = False  # UDP_GRO: reads may return a run of packets (net/udp.py)
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -218,6 +220,15 @@ class SocketTransport(ABC):
                     self._warned.add(exc.errno or 0)
                     log.warning("sctpx: sendto %s from %s failed: %s", target, us.ip, exc)
                 return None
+        return None
+
+    def send_run(self, run: list[bytes], src_ip: str, dst: Addr) -> str | None:
+        """Send a run of packets to one destination in one system call, if the socket can.
+
+        Only a transport with segmentation offload does (UDP_SEGMENT, net/udp.py).
+        The source IP the run left from, or None: nothing was sent, send them one by
+        one (what happens whenever anything is unusual, errors included).
+        """
         return None
 
     def _fallback_socket(self, ip: str) -> AddrSocket | None:
