@@ -4,9 +4,8 @@ The transports the suite runs over are listed in :data:`TRANSPORTS`, here and
 nowhere else: every test that takes the ``kernel`` fixture runs once per entry.
 A transport string says how the host stack is made (:func:`host_stack`), how
 the guest kernel is configured (:data:`GUEST_SYSCTLS`) and what the packets on
-the taps must look like (:func:`assert_transport`). When ``sctpx.Stack``
-learns ``transport="ip"``, adding ``"ip"`` to the list runs the whole suite
-over raw IP as well.
+the taps must look like (:func:`assert_transport`): ``"udp"`` is SCTP over
+UDP port 9899 both ways (RFC 6951), ``"ip"`` plain SCTP over IP (protocol 132).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -33,7 +32,6 @@ T = TypeVar("T")
 HOST = {"ipv4": ("198.18.1.1", "198.18.2.1"), "ipv6": ("fd5c:7b00:1::1", "fd5c:7b00:2::1")}
 GUEST = {"ipv4": ("198.18.1.2", "198.18.2.2"), "ipv6": ("fd5c:7b00:1::2", "fd5c:7b00:2::2")}
 FAMILIES = ["ipv4", "ipv6"]
-TAPS = {"A": "kvmpA", "B": "kvmpB"}
 
 # SCTP over UDP (RFC 6951): the guest kernel listens on UDP 9899 (net.sctp.udp_port) and
 # sends the associations it starts to UDP 9899 on the host (net.sctp.encap_port).
@@ -63,7 +61,7 @@ def host_stack(transport: str, loop: asyncio.AbstractEventLoop) -> sctpx.Stack:
     if transport == "udp":
         return sctpx.Stack(udp_port=UDP_PORT, loop=loop)
     if transport == "ip":
-        return sctpx.Stack(transport="ip", loop=loop)  # type: ignore[call-arg]
+        return sctpx.Stack(transport="ip", loop=loop)
     raise ValueError(f"unknown transport {transport!r}")
 
 
@@ -205,14 +203,3 @@ class TapCapture:
 def run(coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
     """Run a test's coroutine on a fresh loop, bounded in time."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-@contextlib.contextmanager
-def timed() -> Iterator[list[float]]:
-    """``with timed() as t: ...`` then ``t[0]`` is the elapsed time in seconds."""
-    out: list[float] = []
-    t0 = time.monotonic()
-    try:
-        yield out
-    finally:
-        out.append(time.monotonic() - t0)

@@ -64,7 +64,8 @@ class GuestProcess:
         return f"/tmp/{self.name}.log"
 
     def log(self) -> str:
-        return self.vm.run(f"cat {self.log_file}", timeout=10).stdout.decode(errors="replace")
+        out: bytes = self.vm.run(f"cat {self.log_file}", timeout=10).stdout
+        return out.decode(errors="replace")
 
     def records(self) -> list[dict[str, Any]]:
         """The JSON objects the program printed so far (other lines are skipped)."""
@@ -232,7 +233,11 @@ class KernelPeer:
         """The kernel server (guest/kserver.py) on ``port``, bound to ``bind``, once it listens."""
         proc = self.spawn(f"python3 {GUEST_DIR}/kserver.py -p {port} -b {','.join(bind)} "
                           f"--mode {mode}")  # fmt: skip
-        proc.wait_for(lambda r: r.get("ev") == "listening", timeout=15, what="'listening'")
+        try:
+            proc.wait_for(lambda r: r.get("ev") == "listening", timeout=20, what="'listening'")
+        except GuestError as e:
+            ps = self.vm.run(f"ps -o pid,stat,etime,args -p {proc.pid}; uptime", timeout=10)
+            raise GuestError(f"{e}\nin the VM: {ps.stdout.decode(errors='replace')}") from None
         return proc
 
     def client(self, to: list[str], port: int, *, bind: list[str] | None = None, count: int = 5,
