@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(VPY) bench/wire.py
 	$(VPY) bench/core_transfer.py
 	$(VPY) bench/compare.py
+	$(VPY) bench/kernel_vm.py
 
 # The endpoint fuzzer's long run (issue 16; docs/fuzzing.md): 10**6 mutated packets over
 # its three targets, in 2 processes; make test runs a short fixed-seed part of it.
