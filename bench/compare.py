@@ -62,11 +62,22 @@ from _sniff import Sniffer
 
 IS_ROOT = os.geteuid() == 0
 SIZES = (1200, 8000)
-STACKS = ("sctpx", "sctpx-uvloop", "sctpx-sock", "usrsctp", "usrsctp-nodebug", "aiortc")
+STACKS = (
+    "sctpx",
+    "sctpx-uvloop",
+    "sctpx-gso",
+    "sctpx-sock",
+    "sctpx-sock-gso",
+    "usrsctp",
+    "usrsctp-nodebug",
+    "aiortc",
+)
 LABEL = {
     "sctpx": "sctpx (aio)",
     "sctpx-uvloop": "sctpx (aio, uvloop)",
+    "sctpx-gso": "sctpx (aio, UDP GSO/GRO)",
     "sctpx-sock": "sctpx (sockets API)",
+    "sctpx-sock-gso": "sctpx (sockets API, GSO/GRO)",
     "usrsctp": "usrsctp tsctp",
     "usrsctp-nodebug": "usrsctp tsctp (debug off)",
     "aiortc": "aiortc (UDP, no DTLS)",
@@ -237,12 +248,21 @@ def run_bulk(stack: str, size: int, seconds: float) -> Bulk:
     if stack in ("usrsctp", "usrsctp-nodebug"):
         t = _usrsctp.bulk(size, seconds, debug=stack == "usrsctp")
         return Bulk(t.bytes * 8 / t.seconds / 1e6, t.messages / t.seconds, t.cpu / t.messages * 1e6)
-    kind = {"sctpx": "sctpx", "sctpx-uvloop": "sctpx", "sctpx-sock": "sock", "aiortc": "aiortc"}
+    kind = {
+        "sctpx": "sctpx",
+        "sctpx-uvloop": "sctpx",
+        "sctpx-gso": "sctpx",
+        "sctpx-sock": "sock",
+        "sctpx-sock-gso": "sock",
+        "aiortc": "aiortc",
+    }
     os.environ["SCTPX_BENCH_UVLOOP"] = "1" if stack == "sctpx-uvloop" else "0"  # workers inherit
+    os.environ["SCTPX_UDP_OFFLOAD"] = "1" if stack.endswith("-gso") else "0"  # net/udp.py
     try:
         return run_worker_pair(kind[stack], size, seconds)
     finally:
         del os.environ["SCTPX_BENCH_UVLOOP"]
+        del os.environ["SCTPX_UDP_OFFLOAD"]
 
 
 def bulk_section(table: Table, stacks: list[str], reps: int, seconds: float) -> None:
@@ -282,6 +302,8 @@ def bulk_section(table: Table, stacks: list[str], reps: int, seconds: float) -> 
             for mine, other, who in (
                 ("sctpx", "usrsctp-nodebug", "sctpx / usrsctp (debug off)"),
                 ("sctpx-sock", "usrsctp-nodebug", "sctpx sockets API / usrsctp (debug off)"),
+                ("sctpx-gso", "usrsctp-nodebug", "sctpx GSO/GRO / usrsctp (debug off)"),
+                ("sctpx-sock-gso", "usrsctp-nodebug", "sockets API GSO/GRO / usrsctp (d. off)"),
                 ("sctpx", "usrsctp", "sctpx / usrsctp (stock)"),
                 ("sctpx", "aiortc", "sctpx / aiortc"),
             ):
@@ -309,6 +331,20 @@ def bulk_section(table: Table, stacks: list[str], reps: int, seconds: float) -> 
             1000.0,
             True,
             "Mbit/s",
+        ),
+        _target(
+            "  the same, opt-in UDP GSO/GRO (SCTPX_UDP_OFFLOAD=1)",
+            _ratios(table, case, "sctpx GSO/GRO / usrsctp (debug off)"),
+            1.5,
+            True,
+            "x",
+        ),
+        _target(
+            "  CPU/msg, opt-in UDP GSO/GRO <= 23 µs",
+            _ratios(table, "bulk 1200 B, CPU/msg", LABEL["sctpx-gso"]),
+            23.0,
+            False,
+            "µs",
         ),
         _target("bulk 1200 B >= 1.0x usrsctp (debug off)", r12u, 1.0, True, "x", "8"),
         _target("bulk 1200 B >= 5x aiortc", r12a, 5.0, True, "x", "8"),

@@ -31,7 +31,11 @@ class _Refusing:
         raise OSError(errno.EIO, "no checksum offload")
 
 
-def _transfer(offload: bool, break_sendmsg: bool = False) -> tuple[list[bytes], list[Any]]:
+def _transfer(
+    offload: bool, monkeypatch: pytest.MonkeyPatch, break_sendmsg: bool = False
+) -> tuple[list[bytes], list[Any]]:
+    monkeypatch.setenv("SCTPX_UDP_OFFLOAD", "1" if offload else "0")
+
     async def main() -> tuple[list[bytes], list[Any]]:
         got: list[bytes] = []
         done = asyncio.Event()
@@ -46,9 +50,7 @@ def _transfer(offload: bool, break_sendmsg: bool = False) -> tuple[list[bytes], 
             [("127.0.0.1", 5000)], udp_port=0, remote_udp_port=srv.stack.udp_port, timeout=10
         )
         socks = list(a.stack._transport.socks.values()) + list(srv.stack._transport.socks.values())
-        if not offload:
-            for us in socks:
-                us.gso = us.gro = False
+        assert all(us.gso == offload for us in socks)
         if break_sendmsg:
             for us in a.stack._transport.socks.values():
                 us.sock = _Refusing(us.sock)  # type: ignore[assignment]
@@ -69,22 +71,26 @@ def _transfer(offload: bool, break_sendmsg: bool = False) -> tuple[list[bytes], 
 EXPECTED = [i.to_bytes(4, "big") * 300 + bytes(i % 7) for i in range(2000)]
 
 
-def test_with_and_without_offload_the_same_messages_in_order() -> None:
-    on, flags = _transfer(offload=True)
-    off, _ = _transfer(offload=False)
+def test_with_and_without_offload_the_same_messages_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    on, flags = _transfer(True, monkeypatch)
+    off, _ = _transfer(False, monkeypatch)
     assert on == EXPECTED
     assert off == EXPECTED
     assert all(isinstance(g, bool) for f in flags for g in f)
 
 
-def test_a_refused_sendmsg_falls_back_to_one_sendto_per_packet() -> None:
-    got, flags = _transfer(offload=True, break_sendmsg=True)
+def test_a_refused_sendmsg_falls_back_to_one_sendto_per_packet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    got, flags = _transfer(True, monkeypatch, break_sendmsg=True)
     assert got == EXPECTED
     # the client's socket stopped using UDP_SEGMENT after EIO
     assert flags[0][0] is False
 
 
-def test_kernel_refusing_the_options_leaves_them_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernel_refusing_the_options_leaves_them_off() -> None:
     us = udp.open_udp("127.0.0.1", 0)
     try:
         real = us.sock
@@ -105,8 +111,8 @@ def test_kernel_refusing_the_options_leaves_them_off(monkeypatch: pytest.MonkeyP
         real.close()
 
 
-def test_offload_can_be_switched_off_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SCTPX_UDP_OFFLOAD", "0")
-    assert udp.offload_wanted() is False
-    monkeypatch.delenv("SCTPX_UDP_OFFLOAD")
+def test_offload_is_off_unless_the_environment_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCTPX_UDP_OFFLOAD", raising=False)
+    assert udp.offload_wanted() is False  # off by default: captures see what is sent
+    monkeypatch.setenv("SCTPX_UDP_OFFLOAD", "1")
     assert udp.offload_wanted() is True

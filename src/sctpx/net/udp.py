@@ -16,7 +16,13 @@ such a run of datagrams in one ``recvmsg``, told the segment size in a control
 message, and :meth:`UdpTransport._read_datagrams` cuts it back into the packets.
 What goes on the wire is unchanged. Where the kernel refuses either option, or a
 ``sendmsg`` fails in any unusual way, the packets go one ``sendto`` each, as before.
-``SCTPX_UDP_OFFLOAD=0`` switches both off.
+
+Off unless asked for (``SCTPX_UDP_OFFLOAD=1``, or ``UdpTransport(offload=True)``):
+a packet capture on the sending host sees the run before the kernel cuts it (one
+frame of up to 64 KiB, which tshark calls malformed SCTP), and with UDP_GRO on, the
+receiving device may coalesce the flow before the capture point too. The interop
+tests check every captured frame, and a user debugging with tcpdump would see the
+same; docs/performance.md has the decision and what it gains.
 """
 
 from __future__ import annotations
@@ -55,7 +61,8 @@ _GSO_OFF = {errno.EIO, errno.EOPNOTSUPP, errno.ENOPROTOOPT, errno.EPROTONOSUPPOR
 
 
 def offload_wanted() -> bool:
-    return os.environ.get("SCTPX_UDP_OFFLOAD", "1") != "0"
+    """Whether ``$SCTPX_UDP_OFFLOAD`` asks for segmentation offload (off by default)."""
+    return os.environ.get("SCTPX_UDP_OFFLOAD", "0") == "1"
 
 
 def grow_buffer(sock: socket.socket, opt: int, force_opt: int, size: int) -> None:
