@@ -28,7 +28,7 @@ from collections.abc import Iterator
 import pytest
 
 from .support import GUEST_SYSCTLS, HOST, TRANSPORTS, check_udp_port_free
-from .vm import HARNESS, KernelPeer, KernelVM
+from .vm import HARNESS, GuestError, KernelPeer, KernelVM
 
 _PORTS = itertools.count(5101)
 
@@ -47,13 +47,22 @@ def _why_not() -> str | None:
 WHY_NOT = _why_not()
 
 
+_BOOT_FAILED: list[str] = []  # one attempt per session: a failed boot is not retried
+
+
 @pytest.fixture(scope="session")
 def kvm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelVM]:
     if WHY_NOT:
         pytest.skip(WHY_NOT)
+    if _BOOT_FAILED:
+        pytest.fail(_BOOT_FAILED[0], pytrace=False)
     vm = KernelVM(tmp_path_factory.mktemp("kvm"))
     try:
-        vm.start()  # raises (an error of every test here) if the VM does not come up
+        try:
+            vm.start()
+        except GuestError as e:  # an error of every test here, never a skip
+            _BOOT_FAILED.append(f"the kvm-peer VM did not come up: {e}")
+            pytest.fail(_BOOT_FAILED[0], pytrace=False)
         yield vm
     finally:
         vm.stop()
