@@ -4,7 +4,7 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: test demo bench lint clean sysdeps fuzz
+.PHONY: test demo bench lint clean sysdeps fuzz compiled test-compiled bench-compiled
 
 $(STAMP): pyproject.toml
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -44,6 +44,26 @@ bench: $(STAMP)
 # its three targets, in 2 processes; make test runs a short fixed-seed part of it.
 fuzz: $(STAMP)
 	$(VPY) tests/fuzz/fuzz_harness.py --packets 1000000 --jobs 2 --seed 1
+
+# Optional compiled build (issue 14; docs/performance.md "mypyc"): sctpx/core compiled
+# with mypyc (a dev dependency) and a C compiler into build/compiled/src, a copy of src/;
+# the pure-Python package in src/ stays what `make test` and `make demo` use.
+# core/errors.py stays Python (mypyc cannot compile a subclass of OSError).
+COMPILED := build/compiled/src
+compiled: $(STAMP)
+	@command -v cc >/dev/null || command -v gcc >/dev/null || { echo "compiled: needs a C compiler"; exit 1; }
+	rm -rf build/compiled && mkdir -p build/compiled && cp -r src $(COMPILED)
+	find $(COMPILED) -name __pycache__ -prune -exec rm -rf {} +
+	cd $(COMPILED) && $(abspath $(VENV))/bin/mypyc $$(ls sctpx/core/*.py | grep -v errors.py) >../mypyc.log 2>&1 \
+	  || { tail -20 ../mypyc.log; exit 1; }
+	PYTHONPATH=$(COMPILED) $(VPY) -c "import sctpx.core.association as a; assert a.__file__.endswith('.so'), a.__file__; print('compiled:', a.__file__)"
+
+test-compiled: compiled sysdeps
+	PYTHONPATH=$(abspath $(COMPILED)) $(VENV)/bin/pytest
+
+bench-compiled: compiled
+	PYTHONPATH=$(abspath $(COMPILED)) $(VPY) bench/core_transfer.py
+	PYTHONPATH=$(abspath $(COMPILED)) $(VPY) bench/compare.py --only bulk --only inmem
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

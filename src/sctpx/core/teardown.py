@@ -36,10 +36,19 @@ class Teardown:
     pm: PathManager
     data: DataPath | None
     peer_tsn: int
-    peer_tag: int
     _t2_dst: str
     _shutdown_src: str  # where the latest SHUTDOWN came from: its SHUTDOWN ACK goes there
     _shutdown_requested: bool
+
+    # A property, as the association's (it lives in its PathManager): an attribute
+    # declared here would be a slot of its own in a compiled (mypyc) build.
+    @property
+    def peer_tag(self) -> int:
+        raise NotImplementedError
+
+    @peer_tag.setter
+    def peer_tag(self, tag: int) -> None:
+        raise NotImplementedError
 
     def _set_state(self, new: State) -> None:
         raise NotImplementedError

@@ -574,7 +574,7 @@ class Stack(Hooks):
             self.stats.core_errors += 1
             log.exception("sctpx: the core failed in datagrams_to_send")
             return
-        if len(out) > 1 and self._tap is None:
+        if len(out) > 1 and self._transport.runs and self._tap is None:
             self._send_runs(out)
             return
         for datagram in out:

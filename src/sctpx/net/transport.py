@@ -104,6 +104,7 @@ class SocketTransport(ABC):
     """Per-address sockets on the stack's loop; subclasses open and parse them."""
 
     name: ClassVar[str]
+    runs = False  # send_run() may send runs of packets in one system call (UDP offload)
 
     def __init__(self, sink: Sink) -> None:
         self._sink = sink

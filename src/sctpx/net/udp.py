@@ -93,6 +93,7 @@ class UdpTransport(SocketTransport):
         self._rcvbuf = rcvbuf
         self._sndbuf = sndbuf
         self._offload = offload_wanted() if offload is None else offload
+        self.runs = self._offload
 
     @property
     def port(self) -> int:
