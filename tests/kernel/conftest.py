@@ -24,6 +24,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -75,10 +76,10 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def kernel(kvm: KernelVM, transport: str) -> Iterator[KernelPeer]:
+def kernel(kvm: KernelVM, transport: str, tmp_path: Path) -> Iterator[KernelPeer]:
     if transport == "udp":
         check_udp_port_free([*HOST["ipv4"], *HOST["ipv6"]])
-    peer = KernelPeer(kvm, transport, GUEST_SYSCTLS[transport])
+    peer = KernelPeer(kvm, transport, GUEST_SYSCTLS[transport], log_dir=tmp_path)
     try:
         yield peer
     finally:

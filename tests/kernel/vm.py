@@ -14,6 +14,7 @@ not use the test network and so keeps working while a path is cut.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import itertools
 import json
@@ -31,6 +32,7 @@ GUEST_SRC = Path(__file__).resolve().parent / "guest"
 GUEST_DIR = "/tmp/sctpx-kernel"  # where the guest programs go in the VM
 PROC_PREFIX = "sctpx-k"  # guest processes: /tmp/<prefix>-<n>.{pid,log}
 BOOT_TIMEOUT = 300.0
+LOCK_TIMEOUT = 900.0  # how long a session waits for another one to finish with the VM
 KEEP_ENV = "SCTPX_KVM_KEEP"  # =1: leave a VM we booted running after the session
 
 _NAMES = itertools.count(1)
@@ -96,10 +98,13 @@ class GuestProcess:
                 )
             time.sleep(0.1)
 
-    def stop(self) -> None:
-        if not self.stopped:
-            self.stopped = True
-            self.vm.run(f"kill {self.pid} 2>/dev/null; true", timeout=10)
+    def stop(self) -> bool:
+        """End the program (SIGTERM); whether it was still running until then."""
+        if self.stopped:
+            return True
+        self.stopped = True
+        r = self.vm.run(f"kill {self.pid} 2>/dev/null && echo alive; true", timeout=10)
+        return b"alive" in r.stdout
 
 
 class KernelVM:
@@ -107,6 +112,7 @@ class KernelVM:
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
+        self._lock: Any = None
         self.kvmpeer: ModuleType | None = None
         self.booted = False  # we started it (and so stop it)
         self.boot_seconds = 0.0
@@ -129,8 +135,45 @@ class KernelVM:
             return False
         return True
 
+    @classmethod
+    def lock_path(cls) -> Path:
+        return Path(os.environ.get("KVMPEER_CACHE", "/var/tmp/kvm-peer")) / "sctpx-tests.lock"
+
+    def _take_lock(self) -> None:
+        """One test session at a time on the host's one VM.
+
+        Two pytest sessions on one machine (two people, or two worktrees) would
+        otherwise share the VM: one stopping it, cutting its paths or ending its
+        guest programs under the other's tests. The lock (flock, released when the
+        process ends) is held from before the boot until after the stop.
+        """
+        path = self.lock_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a+")  # noqa: SIM115 - kept open while the session holds the lock
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        waited = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    f.close()
+                    raise GuestError(f"another test session has held {path} for "
+                                     f"{LOCK_TIMEOUT:.0f} s") from None  # fmt: skip
+                if not waited:
+                    waited = True
+                    print(f"\nkernel tests: waiting for another session's VM ({path})")
+                time.sleep(0.5)
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock = f
+
     def start(self) -> None:
         """Boot (building first if needed) and wait for the agent; GuestError on failure."""
+        self._take_lock()
         t0 = time.monotonic()
         if not self.running():
             log = self.log_dir / "kvm-start.log"
@@ -165,10 +208,15 @@ class KernelVM:
             self.path("restore", path)
 
     def stop(self) -> None:
-        if self.booted and os.environ.get(KEEP_ENV) != "1":
-            subprocess.run([str(HARNESS / "stop.sh")], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=60, check=False)  # fmt: skip
-            self.booted = False
+        try:
+            if self.booted and os.environ.get(KEEP_ENV) != "1":
+                subprocess.run([str(HARNESS / "stop.sh")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=60, check=False)  # fmt: skip
+                self.booted = False
+        finally:
+            if self._lock is not None:
+                self._lock.close()  # releases the flock
+                self._lock = None
 
     # -- commands -------------------------------------------------------------------------
 
@@ -218,9 +266,11 @@ class KernelVM:
 class KernelPeer:
     """One test's use of the VM; :meth:`reset` undoes everything the test changed."""
 
-    def __init__(self, vm: KernelVM, transport: str, sysctls: dict[str, str]) -> None:
+    def __init__(self, vm: KernelVM, transport: str, sysctls: dict[str, str],
+                 log_dir: Path | None = None) -> None:  # fmt: skip
         self.vm = vm
         self.transport = transport
+        self.log_dir = log_dir  # where the guest programs' logs are copied at the end
         self._procs: list[GuestProcess] = []
         self._cut: list[str] = []
         self._saved: dict[str, str] = {}
@@ -283,7 +333,13 @@ class KernelPeer:
         problems = []
         for proc in self._procs:
             try:
-                proc.stop()
+                alive = proc.stop()
+                log = proc.log()
+                if self.log_dir is not None:
+                    (self.log_dir / f"guest-{proc.name}.log").write_text(log)
+                if not alive:  # a server must live until the test ends it
+                    problems.append(f"{proc.cmd} ended before the test did; its log ends:\n"
+                                    + "\n".join(log.splitlines()[-15:]))  # fmt: skip
             except GuestError as e:
                 problems.append(str(e))
         self._procs.clear()
