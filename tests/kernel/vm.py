@@ -14,12 +14,15 @@ not use the test network and so keeps working while a path is cut.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import importlib.util
 import itertools
 import json
 import os
+import re
 import shlex
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -113,6 +116,7 @@ class KernelVM:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self._lock: Any = None
+        self._qemu_pid = 0  # the QEMU our start.sh started (0: none)
         self.kvmpeer: ModuleType | None = None
         self.booted = False  # we started it (and so stop it)
         self.boot_seconds = 0.0
@@ -157,6 +161,9 @@ class KernelVM:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if f.seek(0) == 0 and f.read().strip() == str(os.getpid()):
+                    f.close()  # another fixture of this very process holds it: share the VM
+                    return
                 if time.monotonic() > deadline:
                     f.close()
                     raise GuestError(f"another test session has held {path} for "
@@ -186,6 +193,8 @@ class KernelVM:
                 except subprocess.TimeoutExpired:
                     rc = -1
             self.booted = self.running()
+            m = re.search(r"qemu pid (\d+)", log.read_text(errors="replace"))
+            self._qemu_pid = int(m.group(1)) if m else 0
             if rc != 0:
                 tail = log.read_text(errors="replace")[-3000:]
                 raise GuestError(f"kvm-peer start.sh failed (rc {rc}, log {log}):\n{tail}")
@@ -209,14 +218,38 @@ class KernelVM:
 
     def stop(self) -> None:
         try:
-            if self.booted and os.environ.get(KEEP_ENV) != "1":
+            keep = os.environ.get(KEEP_ENV) == "1" and self.booted
+            if self.booted and not keep:
                 subprocess.run([str(HARNESS / "stop.sh")], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, timeout=60, check=False)  # fmt: skip
                 self.booted = False
+            if self._qemu_pid and not keep:
+                # A start.sh that failed (or a pid file someone removed) leaves stop.sh
+                # blind: end the QEMU our start.sh reported, if it is still there.
+                self._end_qemu(self._qemu_pid)
+                self._qemu_pid = 0
         finally:
             if self._lock is not None:
                 self._lock.close()  # releases the flock
                 self._lock = None
+
+    @staticmethod
+    def _end_qemu(pid: int) -> None:
+        try:
+            if b"qemu-system" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+            time.sleep(0.1)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
     # -- commands -------------------------------------------------------------------------
 
