@@ -491,6 +491,7 @@ async def scale_recv(args: argparse.Namespace) -> None:
                 "window": t1 - t0,
                 "cpu": c1 - c0,
                 "per_assoc": [snap1[k] - snap0.get(k, 0) for k in snap1],
+                "stats": vars(server.stack.stats),
             }
         )
         await asyncio.wait_for(all_ended.wait(), args.timeout)
@@ -533,7 +534,7 @@ async def scale_send(args: argparse.Namespace) -> None:
 
             c0 = time.process_time()
             await asyncio.gather(*(pump(a) for a in assocs))
-            emit({"cpu": time.process_time() - c0})
+            emit({"cpu": time.process_time() - c0, "stats": vars(stack.stats)})
         await asyncio.gather(*(a.close(timeout=30) for a in assocs))
     finally:
         await sctpx.aio.close_stack(stack=stack)

@@ -64,6 +64,8 @@ def bulk(n: int, seconds: float, size: int = 1200) -> dict[str, float]:
         "max_share": max(per) * n / total if total else 0.0,
         "recv_cpu_us": float(res["cpu"]) / total * 1e6 if total else 0.0,
         "send_cpu": float(snd["cpu"]),
+        "send_dropped": float(snd.get("stats", {}).get("send_dropped", 0)),
+        "sent": float(snd.get("stats", {}).get("sent", 0)),
     }
 
 
