@@ -10,9 +10,12 @@ not running (and leaves it as it found it: stopped again if it booted it).
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,10 +36,29 @@ class _VM:
         return self.mod.run(cmd, timeout=timeout, stdin=stdin)
 
 
+LOCK = Path(os.environ.get("KVMPEER_CACHE", "/var/tmp/kvm-peer")) / "sctpx-tests.lock"
+
+
+def _lock(timeout: float = 900.0) -> object:
+    """The test sessions' VM lock (tests/kernel/vm.py): never boot or stop it under them."""
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    f = open(LOCK, "a+")  # noqa: SIM115 - held until the process ends
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"kernel_vm: {LOCK} held for {timeout:.0f} s") from None
+            time.sleep(0.5)
+
+
 def main() -> int:
     if not (HARNESS / "start.sh").exists():
         print(f"kernel_vm: no kvm-peer harness at {HARNESS}; skipped")
         return 0
+    held = _lock()  # noqa: F841 - released at exit
     running = any((Path("/var/tmp/kvm-peer/run")).glob("agent*.sock"))
     if not running:
         subprocess.run([str(HARNESS / "start.sh")], stdout=subprocess.DEVNULL, check=True)
