@@ -110,7 +110,7 @@ def test_init_ack_from_an_unlisted_address_without_addresses_gets_a_primary() ->
 
 
 def test_a_message_sent_while_cookie_echoed_survives_a_stale_cookie_restart() -> None:
-    """BUG (audit, core/association.py): the second INIT ACK makes a new DataPath.
+    """Found by the audit, fixed (Sender.take_unsent): the second INIT ACK makes a new DataPath.
 
     A message the user sends in COOKIE-ECHOED waits in the first INIT ACK's DataPath
     (DATA is not sent before ESTABLISHED). A Stale Cookie error restarts the set-up
