@@ -14,11 +14,15 @@ What each row measures is in docs/performance.md; in short:
 - bulk: one association, two processes (sender, receiver), SCTP over UDP, path
   MTU 1500, ``--seconds`` of sending; Mbit/s and messages/s of user data as the
   receiver counts them, and CPU µs per message of both processes together.
-  sctpx.aio (the headline "sctpx"), sctpx's blocking sockets API, usrsctp's
-  ``tsctp`` client -> server (as Debian ships it: debug output on), and aiortc's
-  RTCSctpTransport with a negotiated data channel over a plain UDP stand-in for DTLS.
+  sctpx.aio (the headline "sctpx"), sctpx's blocking sockets API (each also with
+  the opt-in UDP GSO/GRO), usrsctp's ``tsctp`` client -> server as Debian ships it
+  (debug output on) and with the debug output off (an LD_PRELOAD no-op of
+  ``usrsctp_sysctl_set_sctp_debug_on`` built with gcc: usrsctp's real speed, the
+  baseline of issue 14's targets), and aiortc's RTCSctpTransport with a negotiated
+  data channel over a plain UDP stand-in for DTLS.
 - set-up: sctpx.aio connectx -> established (API), sequential and 100 at once;
-  INIT -> COOKIE ACK on the wire for sctpx and for usrsctp (tsctp with one message).
+  INIT -> COOKIE ACK on the wire for sctpx and for usrsctp (tsctp with one message,
+  stock and debug off).
 - black-holed first address (iptables DROP on INPUT for UDP to 127.0.0.2): sctpx
   with the default stagger and with stagger 0; usrsctp's example programs have no
   connectx, so its row is the time of its first INIT retransmission, the earliest
@@ -29,7 +33,8 @@ What each row measures is in docs/performance.md; in short:
   stack (aggregate msgs/s, Jain's fairness index, receiver CPU/msg) and the idle
   memory per association a stack holds (server and client side).
 - failover stall (simulator), memory per association and 10,000 set-ups (in-memory
-  core endpoints), CPU µs per 1200-byte message (in-memory core).
+  core endpoints), 1 ordered stream vs 4 and CPU µs per 1200-byte message (in-memory
+  core, per CPU second).
 """
 
 from __future__ import annotations
