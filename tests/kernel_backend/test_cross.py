@@ -1,7 +1,9 @@
 """Cross-tests: the kernel backend in the VM against sctpx's userspace stack on the host.
 
-SCTP over UDP (RFC 6951) on both paths of the VM (198.18.1.0/24, 198.18.2.0/24).
-The host stacks use UDP ports of their own (9931, 9932): tests/kernel's use 9899.
+SCTP over UDP (RFC 6951) and directly over IP, on both paths of the VM
+(198.18.1.0/24, 198.18.2.0/24). Over UDP the host stacks use UDP ports of their
+own (9931, 9932): tests/kernel's use 9899. Over IP the guest encapsulates nothing
+(net.sctp.encap_port 0, SCTP_REMOTE_UDP_ENCAPS_PORT 0).
 The guest kernel answers to the UDP port a packet came from, and sends what it
 starts to the port set with SCTP_REMOTE_UDP_ENCAPS_PORT, through the kernel
 backend's setsockopt.
@@ -25,23 +27,30 @@ SOL = sctpx.IPPROTO_SCTP
 
 
 @pytest.fixture
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    s = Stack(udp_port=request.param)
+def stack(request: pytest.FixtureRequest, guest: KernelVM) -> Iterator[Stack]:
+    transport, udp_port = request.param
+    guest.set_sysctl("net.sctp.udp_port", "9899")  # the guest's own UDP port: encapsulation on
+    guest.set_sysctl("net.sctp.encap_port", "9899" if transport == "udp" else "0")
+    s = Stack(udp_port=udp_port) if transport == "udp" else Stack(transport="ip")
     yield s
     s.close()
 
 
-@pytest.mark.parametrize("stack", [9931], indirect=True)
+def encaps(stack: Stack, udp: int) -> int:
+    return udp if stack.transport == "udp" else 0  # 0: plain SCTP over IP
+
+
+@pytest.mark.parametrize("stack", [("udp", 9931), ("ip", 0)], indirect=True, ids=["udp", "ip"])
 def test_kernel_client_to_userspace_server(guest: KernelVM, stack: Stack) -> None:
-    guest.set_sysctl("net.sctp.udp_port", "9899")  # the guest's own UDP port: encapsulation on
     port = 7601
     srv = sctpx.socket(sctpx.AF_INET, sctpx.SOCK_STREAM, stack=stack)
     srv.bind((HOST[0], port))
     srv.bindx([(HOST[1], port)])
     srv.listen()
     srv.settimeout(30)
+    udp = encaps(stack, 9931)
     proc = guest.start_process(f"env PYTHONPATH={GUEST_DIR} python3 {GUEST_DIR}/g_cross.py "
-                               f"client --to {','.join(HOST)} -p {port} --encaps 9931 "
+                               f"client --to {','.join(HOST)} -p {port} --encaps {udp} "
                                f"-b {','.join(GUEST)}")  # fmt: skip
     try:
         conn, _peer = srv.accept()
@@ -60,9 +69,8 @@ def test_kernel_client_to_userspace_server(guest: KernelVM, stack: Stack) -> Non
     srv.close()
 
 
-@pytest.mark.parametrize("stack", [9932], indirect=True)
+@pytest.mark.parametrize("stack", [("udp", 9932), ("ip", 0)], indirect=True, ids=["udp", "ip"])
 def test_userspace_client_to_kernel_server(guest: KernelVM, stack: Stack) -> None:
-    guest.set_sysctl("net.sctp.udp_port", "9899")
     port = 7602
     proc = guest.start_process(f"env PYTHONPATH={GUEST_DIR} python3 {GUEST_DIR}/g_cross.py "
                                f"server -b {','.join(GUEST)} -p {port}")  # fmt: skip
