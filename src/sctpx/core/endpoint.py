@@ -55,12 +55,7 @@ class Endpoint:
     ) -> None:
         if not 0 < port < 65536:
             raise einval(f"port {port} out of range")
-        if not addresses:
-            raise einval("an endpoint needs at least one address")
-        try:
-            addrs = [_normalise(a) for a in addresses]
-        except ValueError:
-            raise einval(f"not IP addresses: {addresses!r}") from None
+        addrs = _checked_addresses(addresses)
         cfg = config or Config()
         _check_config(cfg)
         rng = rng or _SYSTEM_RANDOM
@@ -100,13 +95,7 @@ class Endpoint:
         Associations set up later list them; those already up keep what they have
         (telling a peer of new addresses is ASCONF's job, RFC 5061, not done here).
         """
-        if not addresses:
-            raise einval("an endpoint needs at least one address")
-        try:
-            addrs = [_normalise(a) for a in addresses]
-        except ValueError:
-            raise einval(f"not IP addresses: {addresses!r}") from None
-        self.ctx.set_addresses(addrs)
+        self.ctx.set_addresses(_checked_addresses(addresses))
 
     def listen(self, on: bool = True) -> None:
         """Accept associations (answer INITs)."""
@@ -520,3 +509,13 @@ def _check_config(cfg: Config) -> None:
         raise einval("pd_point must be >= 0")
     if cfg.mtu < 576 or cfg.max_burst < 1:
         raise einval("mtu must be >= 576 and max_burst >= 1")
+
+
+def _checked_addresses(addresses: list[str]) -> list[str]:
+    """An endpoint's addresses, normalised; EINVAL for none or for what is not an IP."""
+    if not addresses:
+        raise einval("an endpoint needs at least one address")
+    try:
+        return [_normalise(a) for a in addresses]
+    except ValueError:
+        raise einval(f"not IP addresses: {addresses!r}") from None
