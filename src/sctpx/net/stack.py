@@ -24,21 +24,20 @@ import contextlib
 import errno
 import logging
 import os
-import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import BinaryIO, TypeVar
 
 from ..core import Config, Endpoint, OotbResponder
 from ..core.states import SHUTDOWN_STATES
 from ..core.types import Addr, Datagram, UnreachableKind, normalise_ip
 from ..pcap import PcapWriter
-from . import ifaddrs, rawip, udp
+from . import rawip, registry, udp
 from .deadlines import Deadlines
 from .hooks import Hooks, StackStats, Tap
+from .registry import Entry, OnEvents
 from .runner import LoopRunner, closed_error
 from .transport import SocketTransport
 from .udp import GSO_MAX_BYTES, GSO_MAX_SEGMENTS
@@ -52,27 +51,7 @@ TRANSPORT_ENV = "SCTPX_TRANSPORT"
 TRANSPORTS = ("udp", "ip")
 # Settle rounds (send, notify, send ...) per batch before yielding to the loop.
 MAX_SETTLE_ROUNDS = 64
-EPHEMERAL_PORTS = range(49152, 65536)  # RFC 6335 §6: the dynamic ports
 SCTP_COMMON_HEADER = 12
-
-OnEvents = Callable[[Endpoint], None]
-
-
-class _Entry:
-    """One registered endpoint."""
-
-    __slots__ = ("claims", "ep", "ips", "on_events", "refreshed", "wildcard")
-
-    def __init__(
-        self, ep: Endpoint, ips: list[str], on_events: OnEvents, claim: object,
-        wildcard: str | None, now: float,
-    ) -> None:  # fmt: skip
-        self.ep = ep
-        self.ips = ips
-        self.on_events = on_events
-        self.claims = [claim]  # the transport's holds on the SCTP port (raw IP: host-wide)
-        self.wildcard = wildcard  # "0.0.0.0" or "::": bound to every address of the host
-        self.refreshed = now  # when the host's addresses were last read
 
 
 def _env_udp_port() -> int:
@@ -144,11 +123,11 @@ class Stack(Hooks):
     ) -> None:
         self._runner = LoopRunner(loop)
         self._transport = _make_transport(self, transport, udp_port, allow_kernel_sctp)
-        self._eps: dict[int, _Entry] = {}  # by SCTP port
-        self._notify: dict[int, _Entry] = {}  # endpoints that may have new events
+        self._eps: dict[int, Entry] = {}  # by SCTP port
+        self._notify: dict[int, Entry] = {}  # endpoints that may have new events
         # Endpoints a batch touched: flushed and their timers re-read when it settles
         # (with _touch_all: every endpoint, after a call that may have touched any).
-        self._touched: dict[int, _Entry] = {}
+        self._touched: dict[int, Entry] = {}
         self._touch_all = False
         self._deadlines = Deadlines()  # each endpoint's next timer, as last read
         self._unreach: list[tuple[Addr, UnreachableKind, bytes]] = []  # local send errors
@@ -386,7 +365,7 @@ class Stack(Hooks):
             with self._batch():
                 pass
 
-    def _callback(self, entry: _Entry) -> None:
+    def _callback(self, entry: Entry) -> None:
         try:
             entry.on_events(entry.ep)
         except Exception:
@@ -403,18 +382,19 @@ class Stack(Hooks):
         on_events: OnEvents,
         now: float,
     ) -> Endpoint:
-        ips, wildcard = self._check_addresses(addresses)
+        ips, wildcard = registry.check_addresses(addresses)
         if not 0 <= port < 65536:
             raise OSError(errno.EINVAL, f"SCTP port {port} out of range")
         if port in self._eps:
             raise OSError(errno.EADDRINUSE, f"SCTP port {port} is in use by this stack")
-        port, claim = self._claim(port, ips)
+        port, claim = registry.claim(self._transport, port, ips, self._eps)
         try:
             self._transport.open(ips)
             try:
+                cfg = registry.config_for(self._transport, config)
                 ep = Endpoint(
-                    port, ips, config=self._config_for(config), udp_port=self._transport.port,
-                    now=now, auto_consume=False,
+                    port, ips, config=cfg, udp_port=self._transport.port, now=now,
+                    auto_consume=False,
                 )  # fmt: skip
             except BaseException:
                 self._transport.release_addresses(ips)
@@ -422,92 +402,15 @@ class Stack(Hooks):
         except BaseException:
             self._transport.release(claim)
             raise
-        self._eps[port] = self._touched[port] = _Entry(ep, ips, on_events, claim, wildcard, now)
+        entry = Entry(ep, ips, on_events, claim, wildcard, now)
+        self._eps[port] = self._touched[port] = entry
         return ep
 
-    def _claim(self, port: int, ips: list[str]) -> tuple[int, object]:
-        """The transport's claim on ``port`` (0: a free one; over raw IP free host-wide)."""
-        if port:
-            return port, self._transport.reserve(port, ips)
-        for _ in range(64):
-            port = self._free_port()
-            try:
-                return port, self._transport.reserve(port, ips)
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-        raise OSError(errno.EADDRINUSE, "no free SCTP port found on these addresses")
-
     def refresh_addresses(self, ep: Endpoint) -> None:
-        """An endpoint bound to the wildcard takes the host's new addresses (on the loop).
-
-        RFC 6458 §3.1.2: the wildcard means every address of the host, read when the
-        endpoint opens and again at each association's set-up (a connectx, an INIT;
-        at most once a second). Addresses are only added: one that goes away stays in
-        the endpoint (packets from it fail, and its paths fail over).
-        """
+        """A wildcard endpoint takes the host's new addresses (on the loop; see registry)."""
         entry = self._eps.get(ep.port)
-        if entry is None or entry.ep is not ep or entry.wildcard is None:
-            return
-        now = self._clock()
-        if now - entry.refreshed < 1.0:
-            return
-        entry.refreshed = now
-        new = [ip for ip in ifaddrs.host_addresses(entry.wildcard) if ip not in entry.ips]
-        if not new:
-            return
-        try:
-            claim = self._transport.reserve(ep.port, new)
-        except OSError as exc:
-            log.warning("sctpx: new addresses %s of endpoint %d: %s", new, ep.port, exc)
-            return
-        try:
-            self._transport.open(new)
-        except OSError as exc:
-            self._transport.release(claim)
-            log.warning("sctpx: new addresses %s of endpoint %d: %s", new, ep.port, exc)
-            return
-        entry.claims.append(claim)
-        entry.ips += new
-        ep.set_addresses(entry.ips)
-
-    def _config_for(self, config: Config | None) -> Config | None:
-        """Over raw IP every peer is reached without UDP (port 0, RFC 6951 does not apply)."""
-        if self._transport.port == 0 and self._transport.name == "ip":
-            return replace(config or Config(), remote_udp_port=0, remote_udp_ports={})
-        return config
-
-    @staticmethod
-    def _check_addresses(addresses: list[str]) -> tuple[list[str], str | None]:
-        """The endpoint's IPs, and the wildcard they stand for (``["0.0.0.0"]``, ``["::"]``)."""
-        if isinstance(addresses, str) or not addresses:
-            raise OSError(errno.EINVAL, "an endpoint needs a list of local IP addresses")
-        ips: list[str] = []
-        for a in addresses:
-            try:
-                ip = normalise_ip(a)
-            except ValueError:
-                raise OSError(errno.EINVAL, f"not an IP address: {a!r}") from None
-            if ip in ("0.0.0.0", "::"):
-                if len(addresses) > 1:
-                    raise OSError(errno.EINVAL, "the wildcard address comes alone")
-                found = ifaddrs.host_addresses(ip)
-                if not found:
-                    raise OSError(errno.EADDRNOTAVAIL, f"{ip}: this host has no address")
-                return found, ip
-            if ip not in ips:
-                ips.append(ip)
-        return ips, None
-
-    def _free_port(self) -> int:
-        """A free SCTP port of this stack from the dynamic range, starting at a random one."""
-        n = len(EPHEMERAL_PORTS)
-        start = secrets.randbelow(n)
-        for i in range(n):
-            port = EPHEMERAL_PORTS[(start + i) % n]
-            if port not in self._eps:
-                return port
-        raise OSError(errno.EADDRINUSE, "no free SCTP port left in this stack")
+        if entry is not None and entry.ep is ep:
+            registry.refresh(entry, self._transport, self._clock())
 
     def _close_ep(self, ep: Endpoint, now: float) -> None:
         entry = self._eps.get(ep.port)
