@@ -17,6 +17,8 @@ from sctpx.wire import (
     FLAG_UNORDERED,
     AbortChunk,
     AdaptationLayerIndicationParam,
+    AddIncomingStreamsRequestParam,
+    AddOutgoingStreamsRequestParam,
     Cause,
     Chunk,
     ChunkListParam,
@@ -35,6 +37,7 @@ from sctpx.wire import (
     HostNameAddressParam,
     IDataChunk,
     IForwardTsnChunk,
+    IncomingSsnResetRequestParam,
     InitAckChunk,
     InitChunk,
     InvalidMandatoryParameter,
@@ -43,17 +46,21 @@ from sctpx.wire import (
     IPv6AddressParam,
     MissingMandatoryParameter,
     NoUserData,
+    OutgoingSsnResetRequestParam,
     OutOfResource,
     Packet,
     PadChunk,
     Param,
     ProtocolViolation,
     RandomParam,
+    ReconfigChunk,
+    ReconfigResponseParam,
     RestartWithNewAddresses,
     SackChunk,
     ShutdownAckChunk,
     ShutdownChunk,
     ShutdownCompleteChunk,
+    SsnTsnResetRequestParam,
     StaleCookieError,
     StateCookieParam,
     SupportedAddressTypesParam,
@@ -106,6 +113,18 @@ PARAMS: list[tuple[Param, bytes]] = [
     # §3.3.2.1: Supported Address Types, type 12, 16-bit types
     (SupportedAddressTypesParam((5, 6)), h("000c 0008 | 0005 0006")),
     (SupportedAddressTypesParam((5,)), h("000c 0006 | 0005 | 0000")),
+    # RFC 6525 §4.1-§4.6: the RE-CONFIG parameters
+    (
+        OutgoingSsnResetRequestParam(1, 2, 3, (4, 5)),
+        h("000d 0014 | 00000001 00000002 00000003 | 0004 0005"),
+    ),
+    (OutgoingSsnResetRequestParam(1, 2, 3), h("000d 0010 | 00000001 00000002 00000003")),
+    (IncomingSsnResetRequestParam(7, (1,)), h("000e 000a | 00000007 | 0001 | 0000")),
+    (SsnTsnResetRequestParam(9), h("000f 0008 | 00000009")),
+    (ReconfigResponseParam(9, 1), h("0010 000c | 00000009 00000001")),
+    (ReconfigResponseParam(9, 1, 5, 6), h("0010 0014 | 00000009 00000001 00000005 00000006")),
+    (AddOutgoingStreamsRequestParam(3, 10), h("0011 000c | 00000003 000a 0000")),
+    (AddIncomingStreamsRequestParam(3, 10), h("0012 000c | 00000003 000a 0000")),
     # RFC 4895 §3.1: Random, type 0x8002
     (RandomParam(RANDOM32), h("8002 0024") + RANDOM32),
     # RFC 4895 §3.2: Chunk List, type 0x8003, one byte per chunk type
@@ -254,6 +273,11 @@ CHUNKS: list[tuple[Chunk, bytes]] = [
     (
         IForwardTsnChunk(7, ((1, True, 9), (2, False, 10))),
         h("c2 00 0018 | 00000007 | 0001 0001 00000009 | 0002 0000 0000000a"),
+    ),
+    # RFC 6525 §3.1 RE-CONFIG: flags 0, its parameters back to back
+    (
+        ReconfigChunk((ReconfigResponseParam(1, 1), OutgoingSsnResetRequestParam(2, 3, 4))),
+        h("82 00 0020 | 0010 000c 00000001 00000001 | 000d 0010 00000002 00000003 00000004"),
     ),
     # RFC 4820 §3 PAD: padding data
     (PadChunk(bytes(5)), h("84 00 0009 | 0000000000 | 000000")),

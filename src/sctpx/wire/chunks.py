@@ -1,5 +1,5 @@
 """SCTP chunks (RFC 9260 §3.3; FORWARD TSN: RFC 3758 §3.2; I-DATA, I-FORWARD-TSN: RFC 8260 §2.1,
-§2.3.1; PAD: RFC 4820 §3).
+§2.3.1; PAD: RFC 4820 §3; RE-CONFIG: RFC 6525 §3.1).
 
 Every chunk is a dataclass with an integer ``type`` and ``flags``; ``value()``
 gives the bytes after the 4-byte chunk header (without the chunk's own
@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from .causes import Cause, decode_causes
 from .errors import ParseError
-from .params import Param, decode_params
+from .params import Param, decode_params, encode_params
 from .tlv import TL, U32, UnknownAction, chunk_action, iter_tlvs, join_tlvs
 
 DATA_HDR = struct.Struct("!IHHI")  # TSN, stream id, SSN, PPID (after the chunk header)
@@ -411,6 +411,23 @@ class PadChunk:
 
 
 @dataclass(slots=True)
+class ReconfigChunk:
+    """RFC 6525 §3.1 RE-CONFIG: one or two request or response parameters (§3.1 lists the
+    valid pairs; the receiver judges them, the codec keeps whatever is there)."""
+
+    type: ClassVar[int] = 130
+    params: tuple[Param, ...] = ()
+    flags: int = 0
+
+    def value(self) -> bytes:
+        return encode_params(self.params)
+
+    @classmethod
+    def from_value(cls, flags: int, v: bytes) -> ReconfigChunk:
+        return cls(decode_params(v, "RE-CONFIG parameter"), flags)
+
+
+@dataclass(slots=True)
 class UnknownChunk:
     """A chunk type we do not implement, kept byte for byte (RFC 9260 §3.2)."""
 
@@ -448,6 +465,7 @@ Chunk = (
     | ForwardTsnChunk
     | IForwardTsnChunk
     | PadChunk
+    | ReconfigChunk
     | UnknownChunk
 )
 
@@ -471,5 +489,6 @@ KNOWN_CHUNKS: dict[int, type[Chunk]] = {
         ForwardTsnChunk,
         IForwardTsnChunk,
         PadChunk,
+        ReconfigChunk,
     )
 }

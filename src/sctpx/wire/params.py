@@ -1,4 +1,5 @@
-"""INIT / INIT ACK parameters and the HEARTBEAT Info parameter (RFC 9260 §3.2.1, §3.3.2-§3.3.3).
+"""INIT / INIT ACK parameters and the HEARTBEAT Info parameter (RFC 9260 §3.2.1, §3.3.2-§3.3.3);
+the RE-CONFIG parameters (RFC 6525 §4).
 
 Each parameter is a small dataclass with a ``type`` class attribute; unknown
 parameters are kept byte for byte as :class:`UnknownParam`, whose ``action``
@@ -241,6 +242,143 @@ class AdaptationLayerIndicationParam:
         return cls(U32.unpack(v)[0])
 
 
+# ----- RFC 6525 §4: the parameters of a RE-CONFIG chunk -----
+
+_U32x3 = struct.Struct("!III")
+_U32x2 = struct.Struct("!II")
+_ADD = struct.Struct("!IHH")
+
+
+def _streams(v: bytes, what: str) -> tuple[int, ...]:
+    if len(v) % 2:
+        raise ParseError(f"{what}: odd stream list of {len(v)} bytes")
+    return struct.unpack(f"!{len(v) // 2}H", v)
+
+
+def _min(v: bytes, n: int, what: str) -> None:
+    if len(v) < n:
+        raise ParseError(f"{what}: {len(v)} value bytes, below its minimum of {n}")
+
+
+@dataclass(slots=True)
+class OutgoingSsnResetRequestParam:
+    """RFC 6525 §4.1: the sender resets its outgoing streams (none listed: all)."""
+
+    type: ClassVar[int] = 13
+    request_seq: int
+    response_seq: int
+    last_tsn: int  # Sender's Last Assigned TSN
+    streams: tuple[int, ...] = ()
+
+    def value(self) -> bytes:
+        head = _U32x3.pack(self.request_seq, self.response_seq, self.last_tsn)
+        return head + struct.pack(f"!{len(self.streams)}H", *self.streams)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> OutgoingSsnResetRequestParam:
+        _min(v, 12, "Outgoing SSN Reset Request")
+        req, resp, last = _U32x3.unpack_from(v)
+        return cls(req, resp, last, _streams(v[12:], "Outgoing SSN Reset Request"))
+
+
+@dataclass(slots=True)
+class IncomingSsnResetRequestParam:
+    """RFC 6525 §4.2: the sender asks the peer to reset its outgoing streams."""
+
+    type: ClassVar[int] = 14
+    request_seq: int
+    streams: tuple[int, ...] = ()
+
+    def value(self) -> bytes:
+        return U32.pack(self.request_seq) + struct.pack(f"!{len(self.streams)}H", *self.streams)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> IncomingSsnResetRequestParam:
+        _min(v, 4, "Incoming SSN Reset Request")
+        return cls(U32.unpack_from(v)[0], _streams(v[4:], "Incoming SSN Reset Request"))
+
+
+@dataclass(slots=True)
+class SsnTsnResetRequestParam:
+    """RFC 6525 §4.3: reset every SSN and the TSN both ways."""
+
+    type: ClassVar[int] = 15
+    request_seq: int
+
+    def value(self) -> bytes:
+        return U32.pack(self.request_seq)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> SsnTsnResetRequestParam:
+        if len(v) != 4:
+            raise ParseError(f"SSN/TSN Reset Request: {len(v)} value bytes, want 4")
+        return cls(U32.unpack(v)[0])
+
+
+@dataclass(slots=True)
+class ReconfigResponseParam:
+    """RFC 6525 §4.4: the result of a request; the two TSNs only after an SSN/TSN reset."""
+
+    type: ClassVar[int] = 16
+    response_seq: int
+    result: int
+    sender_next_tsn: int | None = None
+    receiver_next_tsn: int | None = None
+
+    def value(self) -> bytes:
+        head = _U32x2.pack(self.response_seq, self.result)
+        if self.sender_next_tsn is None:
+            return head
+        return head + _U32x2.pack(self.sender_next_tsn, self.receiver_next_tsn or 0)
+
+    @classmethod
+    def from_value(cls, v: bytes) -> ReconfigResponseParam:
+        if len(v) == 8:
+            return cls(*_U32x2.unpack(v))
+        if len(v) == 16:
+            return cls(*_U32x2.unpack_from(v), *_U32x2.unpack_from(v, 8))
+        raise ParseError(f"Re-configuration Response: {len(v)} value bytes, want 8 or 16")
+
+
+@dataclass(slots=True)
+class _AddStreamsBase:
+    request_seq: int
+    new_streams: int
+    reserved: int = 0
+
+    def value(self) -> bytes:
+        return _ADD.pack(self.request_seq, self.new_streams, self.reserved)
+
+    @classmethod
+    def _read(cls, v: bytes, what: str) -> tuple[int, int, int]:
+        if len(v) != 8:
+            raise ParseError(f"{what}: {len(v)} value bytes, want 8")
+        seq, n, r = _ADD.unpack(v)
+        return seq, n, r
+
+
+@dataclass(slots=True)
+class AddOutgoingStreamsRequestParam(_AddStreamsBase):
+    """RFC 6525 §4.5: the sender adds this many outgoing streams."""
+
+    type: ClassVar[int] = 17
+
+    @classmethod
+    def from_value(cls, v: bytes) -> AddOutgoingStreamsRequestParam:
+        return cls(*cls._read(v, "Add Outgoing Streams Request"))
+
+
+@dataclass(slots=True)
+class AddIncomingStreamsRequestParam(_AddStreamsBase):
+    """RFC 6525 §4.6: the sender asks the peer to add this many outgoing streams."""
+
+    type: ClassVar[int] = 18
+
+    @classmethod
+    def from_value(cls, v: bytes) -> AddIncomingStreamsRequestParam:
+        return cls(*cls._read(v, "Add Incoming Streams Request"))
+
+
 @dataclass(slots=True)
 class UnknownParam:
     """A parameter type we do not implement, kept byte for byte (RFC 9260 §3.2.1)."""
@@ -275,6 +413,12 @@ Param = (
     | SupportedExtensionsParam
     | ForwardTsnSupportedParam
     | AdaptationLayerIndicationParam
+    | OutgoingSsnResetRequestParam
+    | IncomingSsnResetRequestParam
+    | SsnTsnResetRequestParam
+    | ReconfigResponseParam
+    | AddOutgoingStreamsRequestParam
+    | AddIncomingStreamsRequestParam
     | UnknownParam
 )
 
@@ -295,6 +439,12 @@ KNOWN_PARAMS: dict[int, type[Param]] = {
         SupportedExtensionsParam,
         ForwardTsnSupportedParam,
         AdaptationLayerIndicationParam,
+        OutgoingSsnResetRequestParam,
+        IncomingSsnResetRequestParam,
+        SsnTsnResetRequestParam,
+        ReconfigResponseParam,
+        AddOutgoingStreamsRequestParam,
+        AddIncomingStreamsRequestParam,
     )
 }
 
