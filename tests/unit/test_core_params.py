@@ -50,7 +50,9 @@ HDR = "1388 1389 00000000"
 INIT_FIXED = "11223344 | 00020000 | 000a ffff | 55667788"
 SAT_V4 = "000c 0006 0005 0000"  # Supported Address Types: IPv4 (and 2 bytes of padding)
 SAT_V6 = "000c 0006 0006 0000"
-EXT = "8008 0005 c0 000000"  # Supported Extensions: FORWARD TSN (192)
+EXT = "8008 0006 c0 82 0000"  # Supported Extensions: FORWARD TSN (192), RE-CONFIG (130)
+EXT_FWD = "8008 0005 c0 000000"  # Supported Extensions: FORWARD TSN (192) alone
+EXT_RC = "8008 0005 82 000000"  # Supported Extensions: RE-CONFIG (130) alone
 FWD = "c000 0004"  # Forward-TSN-Supported
 
 
@@ -82,8 +84,13 @@ def test_init_bytes_ipv6_only() -> None:
 
 
 def test_init_bytes_without_pr_sctp() -> None:  # nothing but what the association needs
-    data = our_init(["198.18.1.1"], pr_sctp=False)
+    data = our_init(["198.18.1.1"], pr_sctp=False, reconfig=False)
     assert data[12:] == h(chunk(1, INIT_FIXED + SAT_V4, last_pad=2))
+
+
+def test_init_bytes_reconfig_without_pr_sctp() -> None:  # RFC 6525 §3.1
+    data = our_init(["198.18.1.1"], pr_sctp=False)
+    assert data[12:] == h(chunk(1, INIT_FIXED + SAT_V4 + EXT_RC, last_pad=3))
 
 
 def test_init_params_are_read_back_by_our_own_reader() -> None:  # §5.1.2, both ways
@@ -127,10 +134,12 @@ ACK_FIXED = "0a0b0c0d | 00020000 | 000a ffff | 01020304"
     [
         ((), ""),  # the peer announced nothing: we announce nothing
         ((w.SupportedAddressTypesParam((5,)),), ""),  # never a Supported Address Types
-        ((w.ForwardTsnSupportedParam(),), EXT + FWD),  # PR-SCTP on both sides
-        ((w.SupportedExtensionsParam((192,)),), EXT + FWD),
+        ((w.ForwardTsnSupportedParam(),), EXT_FWD + FWD),  # PR-SCTP on both sides
+        ((w.SupportedExtensionsParam((192,)),), EXT_FWD + FWD),
         ((w.SupportedAddressTypesParam((5, 6)), w.SupportedExtensionsParam((192, 64)),
-          w.ForwardTsnSupportedParam()), EXT + FWD),  # no I-DATA: we do not do it
+          w.ForwardTsnSupportedParam()), EXT_FWD + FWD),  # no I-DATA: we do not do it
+        ((w.SupportedExtensionsParam((192, 130)),), EXT + FWD),  # RE-CONFIG both sides
+        ((w.SupportedExtensionsParam((130,)),), EXT_RC),  # RE-CONFIG alone
     ],
 )  # fmt: skip
 def test_init_ack_bytes_single_homed(peer_params: tuple[w.Param, ...], expect: str) -> None:

@@ -15,6 +15,8 @@ from .events import (
     SenderDry,
     SendFailed,
     ShutdownEvent,
+    StreamChangeEvent,
+    StreamResetEvent,
 )
 from .ootb import OotbResponder
 from .path import Reachability
@@ -41,6 +43,8 @@ __all__ = [
     "SenderDry",
     "ShutdownEvent",
     "State",
+    "StreamChangeEvent",
+    "StreamResetEvent",
     "UnreachableKind",
     "UsageError",
 ]

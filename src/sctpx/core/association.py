@@ -7,7 +7,7 @@ which checks it against :data:`.states.TRANSITIONS`.
 
 Timer keys: ``("t1", ip)`` T1-init per destination, ``("t1c", ip)`` T1-cookie,
 ``("stagger",)`` sctpx's staggered INIT, ``("t2",)`` T2-shutdown, ``("t5",)``
-T5-shutdown-guard, plus those of the path manager.
+T5-shutdown-guard, plus those of the path manager and ``("reconf",)`` (core.reconfig).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from .events import (
     AdaptationIndication,
     AssocChange,
     AssocChangeState,
-    PeerAddrState,
     RemoteError,
     SendFailed,
 )
@@ -42,6 +41,7 @@ from .handshake import (
 )
 from .path import Path
 from .pathmgr import PathManager
+from .reconfig import Reconfig
 from .replies import Replies
 from .states import (
     DATA_IN_STATES,
@@ -84,6 +84,8 @@ class Association(Teardown):
         self.inbound_streams = 0
         self.peer_pr_sctp = False
         self.peer_adaptation: int | None = None
+        self.peer_reconfig = False
+        self.reconf: Reconfig | None = None  # RFC 6525 requests, both ways
         self.listed: list[str] = []
         self.version = 0  # bumped when tags or addresses change, for the endpoint's indexes
         # Set-up (§5.1): the INIT is built once and resent byte for byte (INIT-06).
@@ -183,7 +185,7 @@ class Association(Teardown):
         cfg = self.cfg
         params = init_params(
             scoped(self.ctx.addresses, self.listed), pr_sctp=cfg.pr_sctp,
-            interleaving=cfg.interleaving,
+            interleaving=cfg.interleaving, reconfig=cfg.reconfig,
         )  # fmt: skip
         if self._preservative_ms:  # INIT-09, §5.2.6 option 3
             params.append(w.CookiePreservativeParam(self._preservative_ms))
@@ -276,6 +278,7 @@ class Association(Teardown):
         self.peer_tsn = chunk.initial_tsn
         self.peer_rwnd = chunk.a_rwnd
         self.peer_pr_sctp = p.pr_sctp and self.cfg.pr_sctp
+        self.peer_reconfig = p.reconfig and self.cfg.reconfig
         self.peer_adaptation = p.adaptation
         self.outbound_streams = min(self.cfg.num_ostreams, chunk.inbound_streams)  # IACK-10
         self.inbound_streams = min(self.cfg.max_instreams, chunk.outbound_streams)
@@ -395,6 +398,7 @@ class Association(Teardown):
         self.peer_tsn = cs.peer_tsn
         self.peer_rwnd = cs.peer_rwnd
         self.peer_pr_sctp = cs.peer_pr_sctp and self.cfg.pr_sctp
+        self.peer_reconfig = cs.peer_reconfig and self.cfg.reconfig
         self.outbound_streams = min(cs.local_os, cs.peer_mis)
         self.inbound_streams = min(cs.local_mis, cs.peer_os)
         self.version += 1
@@ -472,6 +476,7 @@ class Association(Teardown):
         self.peer_tsn = cs.peer_tsn
         self.peer_rwnd = cs.peer_rwnd
         self.peer_pr_sctp = cs.peer_pr_sctp and self.cfg.pr_sctp
+        self.peer_reconfig = cs.peer_reconfig and self.cfg.reconfig
         self.outbound_streams = min(cs.local_os, cs.peer_mis)  # IACK-10
         self.inbound_streams = min(cs.local_mis, cs.peer_os)
         for ip in cs.peer_addrs:
@@ -544,6 +549,7 @@ class Association(Teardown):
             self.ctx, self.id, self.cfg, self.pm, self.timers, self.local_tsn, self.peer_tsn,
             self.outbound_streams, self.inbound_streams, self.peer_rwnd, self.peer_pr_sctp,
         )  # fmt: skip
+        self.reconf = Reconfig(self, self.data) if self.peer_reconfig else None
         early, self._early = self._early, []
         for args in early:
             try:
@@ -569,6 +575,8 @@ class Association(Teardown):
                 raise einval(f"bad stream {stream} or empty message")
             self._early.append((data, stream, ppid, unordered, context, ttl, max_rtx))
             return
+        if self.reconf and self.reconf.hold((data, stream, ppid, unordered, context, ttl, max_rtx)):
+            return  # RFC 6525 §5.1.2: its stream is being reset
         self.data.send(data, stream, ppid, unordered, context, ttl, max_rtx, now)
 
     def flush(self, now: float) -> None:
@@ -584,6 +592,8 @@ class Association(Teardown):
                 self.pm.emit([w.AbortChunk((w.NoUserData(tsn),))], p)
             self._close(AssocChangeState.COMM_LOST, errno.EPROTO)
             return
+        if self.reconf is not None:
+            self.reconf.poll(now)
         d.flush(now, self.state in DATA_OUT_STATES)
         if self.state in (S.SHUTDOWN_PENDING, S.SHUTDOWN_RECEIVED):
             self.after_data(now)
@@ -604,6 +614,14 @@ class Association(Teardown):
     def _on_forward_tsn(self, chunk: w.ForwardTsnChunk, src: Addr, dst: Addr, now: float) -> None:
         if self.data is not None and self.state in UP_STATES:
             self.data.on_forward_tsn(chunk, now)
+
+    def _on_reconfig(self, chunk: w.ReconfigChunk, src: Addr, dst: Addr, now: float) -> None:
+        if self.reconf is not None and self.state is S.ESTABLISHED:  # else: an unknown chunk
+            self.reconf.on_chunk(chunk, src[0], now)
+
+    def reconfig(self) -> Reconfig:
+        """Where RFC 6525 requests go; EOPNOTSUPP if the peer does not support them."""
+        return Reconfig.of(self)
 
     def accepts(self, packet: w.Packet) -> bool:
         """§8.5, §8.5.1: is this packet's Verification Tag acceptable?"""
@@ -673,7 +691,7 @@ class Association(Teardown):
         """Messages sent in COOKIE-ECHOED wait for the next INIT ACK's data path (audit)."""
         if self.data is not None:
             self._early += self.data.take_unsent(now)
-            self.data = None
+            self.data = self.reconf = None
 
     def _restore_listed(self) -> str:
         """The paths of a set-up restarted by a Stale Cookie error; where its INIT goes.
@@ -718,21 +736,8 @@ class Association(Teardown):
     # ----- the user's view and choices -----
 
     def set_primary(self, ip: str) -> None:
-        """RFC 6458 SCTP_PRIMARY_ADDR (§11.1.2 of RFC 9260): new data goes to ``ip``.
-
-        PV-07 decided: an UNCONFIRMED address may not be primary (EINVAL), since
-        nothing but probes may be sent to it (§5.4).
-        """
-        p = self.paths.get(ip)
-        if p is None:
-            raise einval(f"{ip} is not a peer address of association {self.id}")
-        if not p.confirmed:
-            raise einval(f"{ip} is not confirmed yet")
-        if self.state is S.CLOSED:
-            raise einval(f"association {self.id} is closed")
-        if self.pm.primary != ip:
-            self.pm.primary = ip
-            self.pm.event_addr(ip, PeerAddrState.MADE_PRIM)
+        """RFC 6458 SCTP_PRIMARY_ADDR (§11.1.2 of RFC 9260), see PathManager.set_primary."""
+        self.pm.set_primary(ip, self.id, self.state is S.CLOSED)
 
     # ----- teardown (§9.1, §9.2) -----
 
@@ -769,6 +774,8 @@ class Association(Teardown):
             self._on_t2(now)
         elif name == "t5":
             self._on_t5(now)
+        elif name == "reconf" and self.reconf is not None:
+            self.reconf.on_timer(now)
 
 
 # Chunk type -> handler, one table for every association (a per-instance table of
@@ -786,4 +793,5 @@ _HANDLERS: dict[type, Callable[[Association, Any, Addr, Addr, float], None]] = {
     w.DataChunk: Association._on_data,
     w.SackChunk: Association._on_sack,
     w.ForwardTsnChunk: Association._on_forward_tsn,
+    w.ReconfigChunk: Association._on_reconfig,
 }

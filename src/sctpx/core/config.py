@@ -65,6 +65,11 @@ class Config:
     # Announce FORWARD TSN (RFC 3758) and I-DATA (RFC 8260) in INIT/INIT ACK.
     pr_sctp: bool = True
     interleaving: bool = False
+    # Announce RE-CONFIG (RFC 6525 §3.1): stream reset and adding streams.
+    reconfig: bool = True
+    # SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1): which of the peer's requests we accept
+    # (0x01 stream resets, 0x02 association resets, 0x04 adding streams); RFC default 0.
+    stream_reset: int = 0
 
     # Rotate the cookie secret this often; the previous secret is still accepted.
     cookie_secret_life: float = 60.0

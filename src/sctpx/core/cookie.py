@@ -55,6 +55,7 @@ class CookieState(NamedTuple):
     peer_addrs: tuple[str, ...]  # every peer address; the first is the INIT's source
     local_ip: str  # the address the INIT arrived at
     peer_adaptation: int | None = None  # the INIT's Adaptation Layer Indication (RFC 5061)
+    peer_reconfig: bool = False  # the INIT announced RE-CONFIG (RFC 6525 §3.1)
 
     def staleness(self, now: float) -> float:
         """Seconds past the cookie's lifetime (≤ 0 while it is fresh)."""
@@ -105,7 +106,7 @@ class CookieJar:
             s.local_tsn, s.peer_tsn, s.peer_rwnd, s.local_tie_tag, s.local_os, s.local_mis,
             s.peer_os, s.peer_mis, s.peer_tie_tag, s.peer_adaptation or 0, s.local_port,
             s.peer_port, s.peer_pr_sctp | (s.peer_idata << 1)
-            | ((s.peer_adaptation is not None) << 2), len(s.peer_addrs),
+            | ((s.peer_adaptation is not None) << 2) | (s.peer_reconfig << 3), len(s.peer_addrs),
         )  # fmt: skip
         body += struct.pack("!H", s.peer_udp_port) + _pack_ip(s.local_ip)
         body += b"".join(_pack_ip(a) for a in s.peer_addrs)
@@ -141,5 +142,5 @@ class CookieJar:
             peer_tie_tag=f[13], local_port=f[15], peer_port=f[16], peer_udp_port=udp_port,
             peer_pr_sctp=bool(f[17] & 1), peer_idata=bool(f[17] & 2),
             peer_addrs=addrs, local_ip=local_ip,
-            peer_adaptation=f[14] if f[17] & 4 else None,
+            peer_adaptation=f[14] if f[17] & 4 else None, peer_reconfig=bool(f[17] & 8),
         )  # fmt: skip

@@ -376,10 +376,11 @@ class Endpoint:
             peer_mis=init.inbound_streams, local_port=self.port, peer_port=packet.src_port,
             peer_udp_port=src[1], peer_pr_sctp=p.pr_sctp, peer_idata=p.idata,
             peer_addrs=tuple(peer_addrs), local_ip=dst[0], peer_adaptation=p.adaptation,
+            peer_reconfig=p.reconfig,
         )  # fmt: skip
         params = init_ack_params(
             scoped(self.ctx.addresses, [src[0]]), p, src[0], pr_sctp=cfg.pr_sctp,
-            interleaving=cfg.interleaving,
+            interleaving=cfg.interleaving, reconfig=cfg.reconfig,
         )  # fmt: skip
         params.append(w.StateCookieParam(self.ctx.jar.make(cs, now)))
         params += [w.UnrecognizedParam(u.tlv()) for u in p.unrecognized]  # §3.2.1

@@ -136,6 +136,37 @@ class SenderDry:
     assoc_id: int
 
 
+# RFC 6525 §6.1.1 strreset_flags, §6.1.2 assocreset_flags, §6.1.3 strchange_flags.
+STREAM_RESET_INCOMING_SSN = 0x0001
+STREAM_RESET_OUTGOING_SSN = 0x0002
+STREAM_RESET_DENIED = 0x0004
+STREAM_RESET_FAILED = 0x0008
+STREAM_CHANGE_DENIED = 0x0004
+STREAM_CHANGE_FAILED = 0x0008
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResetEvent:
+    """Streams were reset, or a reset we asked for was refused (RFC 6525 §6.1.1
+    SCTP_STREAM_RESET_EVENT). ``flags``: INCOMING_SSN / OUTGOING_SSN say which direction,
+    DENIED / FAILED that nothing was reset. ``streams`` empty: every stream."""
+
+    assoc_id: int
+    flags: int
+    streams: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChangeEvent:
+    """The number of streams changed, or a change we asked for was refused (RFC 6525
+    §6.1.3 SCTP_STREAM_CHANGE_EVENT): the counts after it, and DENIED / FAILED flags."""
+
+    assoc_id: int
+    flags: int
+    inbound_streams: int
+    outbound_streams: int
+
+
 Event = (
     AssocChange
     | PeerAddrChange
@@ -146,4 +177,6 @@ Event = (
     | SenderDry
     | AdaptationIndication
     | PartialDeliveryAborted
+    | StreamResetEvent
+    | StreamChangeEvent
 )

@@ -10,6 +10,7 @@ from .. import wire as w
 # RFC 3758 §3.3.1 FORWARD TSN and RFC 8260 §2.2.1 I-DATA chunk types.
 FORWARD_TSN = 192
 I_DATA = 64
+RE_CONFIG = 130  # RFC 6525 §3.1: announced in Supported Extensions (RFC 5061 §4.2.7)
 _TYPE_FAMILY = {5: 4, 6: 6}  # Supported Address Types: parameter type -> family
 
 
@@ -65,6 +66,7 @@ class InitParams:
     adaptation: int | None = None  # Adaptation Layer Indication (RFC 5061 §4.2.8)
     pr_sctp: bool = False
     idata: bool = False
+    reconfig: bool = False  # RE-CONFIG in Supported Extensions (RFC 6525 §3.1)
     # The families the sender accepts (4, 6), if it sent Supported Address Types:
     # those listed and those of its address parameters (§5.1.2); None: any.
     families: frozenset[int] | None = None
@@ -109,6 +111,7 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
         elif isinstance(p, w.SupportedExtensionsParam):
             out.pr_sctp = out.pr_sctp or FORWARD_TSN in p.chunk_types
             out.idata = I_DATA in p.chunk_types
+            out.reconfig = RE_CONFIG in p.chunk_types
         elif isinstance(p, w.UnknownParam):
             if p.action.reports:
                 out.unrecognized.append(p)
@@ -120,7 +123,9 @@ def read_params(params: tuple[w.Param, ...], families: frozenset[int]) -> InitPa
     return out
 
 
-def init_params(local_addrs: list[str], *, pr_sctp: bool, interleaving: bool) -> list[w.Param]:
+def init_params(
+    local_addrs: list[str], *, pr_sctp: bool, interleaving: bool, reconfig: bool = False
+) -> list[w.Param]:
     """Optional parameters of our INIT (§3.3.2.1, INIT-04, INIT-05, INIT-08).
 
     Decision (issue 12, §5.1.2, §3.3.2 note 4): Supported Address Types only
@@ -131,12 +136,13 @@ def init_params(local_addrs: list[str], *, pr_sctp: bool, interleaving: bool) ->
     the family the INIT travels in as supported anyway, and ours is always the
     family we list.
     """
-    return list(_init_params(tuple(local_addrs), pr_sctp, interleaving))
+    return list(_init_params(tuple(local_addrs), pr_sctp, interleaving, reconfig))
 
 
 def init_ack_params(
-    local_addrs: list[str], peer: InitParams, peer_ip: str, *, pr_sctp: bool, interleaving: bool
-) -> list[w.Param]:
+    local_addrs: list[str], peer: InitParams, peer_ip: str, *, pr_sctp: bool, interleaving: bool,
+    reconfig: bool = False,
+) -> list[w.Param]:  # fmt: skip
     """Optional parameters of our INIT ACK, before the State Cookie (§3.3.3).
 
     Decisions (issue 12): never Supported Address Types (§3.3.3 does not list it
@@ -151,12 +157,16 @@ def init_ack_params(
         fams = fams | {family(peer_ip)}  # §5.1.2: the INIT's own family counts
     return list(
         _init_ack_params(
-            tuple(local_addrs), fams, pr_sctp and peer.pr_sctp, interleaving and peer.idata
+            tuple(local_addrs),
+            fams,
+            pr_sctp and peer.pr_sctp,
+            interleaving and peer.idata,
+            reconfig and peer.reconfig,
         )
     )
 
 
-def _extensions(pr_sctp: bool, interleaving: bool) -> list[w.Param]:
+def _extensions(pr_sctp: bool, interleaving: bool, reconfig: bool) -> list[w.Param]:
     """INIT-08: the extensions we announce.
 
     PR-SCTP is announced both ways, FORWARD TSN in Supported Extensions (RFC 5061
@@ -165,6 +175,7 @@ def _extensions(pr_sctp: bool, interleaving: bool) -> list[w.Param]:
     work with every peer both are needed.
     """
     exts = ([FORWARD_TSN] if pr_sctp else []) + ([I_DATA] if interleaving else [])
+    exts += [RE_CONFIG] if reconfig else []
     params: list[w.Param] = [w.SupportedExtensionsParam(tuple(exts))] if exts else []
     if pr_sctp:
         params.append(w.ForwardTsnSupportedParam())
@@ -172,23 +183,24 @@ def _extensions(pr_sctp: bool, interleaving: bool) -> list[w.Param]:
 
 
 @lru_cache(maxsize=256)  # the same for every INIT of an endpoint: built once
-def _init_params(local_addrs: tuple[str, ...], pr_sctp: bool, interleaving: bool
-                 ) -> tuple[w.Param, ...]:  # fmt: skip
+def _init_params(local_addrs: tuple[str, ...], pr_sctp: bool, interleaving: bool,
+                 reconfig: bool) -> tuple[w.Param, ...]:  # fmt: skip
     params: list[w.Param] = []
     if len(local_addrs) > 1:  # a single-homed endpoint lists none (NAT friendly)
         params += [address_param(a) for a in local_addrs]
     fams = {family(a) for a in local_addrs}
     if len(fams) == 1:
         params.append(w.SupportedAddressTypesParam((5 if fams == {4} else 6,)))
-    return tuple(params + _extensions(pr_sctp, interleaving))
+    return tuple(params + _extensions(pr_sctp, interleaving, reconfig))
 
 
 @lru_cache(maxsize=256)  # the same for every INIT ACK of an endpoint and peer kind
 def _init_ack_params(local_addrs: tuple[str, ...], peer_families: frozenset[int] | None,
-                     pr_sctp: bool, interleaving: bool) -> tuple[w.Param, ...]:  # fmt: skip
+                     pr_sctp: bool, interleaving: bool, reconfig: bool
+                     ) -> tuple[w.Param, ...]:  # fmt: skip
     usable = [a for a in local_addrs if peer_families is None or family(a) in peer_families]
     params: list[w.Param] = [address_param(a) for a in usable] if len(usable) > 1 else []
-    return tuple(params + _extensions(pr_sctp, interleaving))
+    return tuple(params + _extensions(pr_sctp, interleaving, reconfig))
 
 
 def init_ack_defect(chunk: w.InitAckChunk, p: InitParams) -> tuple[w.Cause, ...] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import wire as w
 from .context import EndpointContext
+from .errors import einval
 from .events import PeerAddrChange, PeerAddrState
 from .heartbeat import decode_info, encode_info
 from .path import Path, Reachability
@@ -129,6 +130,23 @@ class PathManager:
             if q.ip != after or len(order) == 1:
                 return q
         return None
+
+    def set_primary(self, ip: str, assoc_id: int, closed: bool) -> None:
+        """RFC 6458 SCTP_PRIMARY_ADDR (§11.1.2 of RFC 9260): new data goes to ``ip``.
+
+        PV-07 decided: an UNCONFIRMED address may not be primary (EINVAL), since
+        nothing but probes may be sent to it (§5.4).
+        """
+        p = self.paths.get(ip)
+        if p is None:
+            raise einval(f"{ip} is not a peer address of association {assoc_id}")
+        if not p.confirmed:
+            raise einval(f"{ip} is not confirmed yet")
+        if closed:
+            raise einval(f"association {assoc_id} is closed")
+        if self.primary != ip:
+            self.primary = ip
+            self.event_addr(ip, PeerAddrState.MADE_PRIM)
 
     def emit(self, chunks: list[w.Chunk], path: Path, vtag: int | None = None) -> None:
         dst = (path.ip, path.udp_port)

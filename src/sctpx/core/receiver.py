@@ -396,6 +396,14 @@ class Receiver:
         else:
             self._discard(msg)  # an SSN already delivered or skipped: a peer error
 
+    def reset_streams(self, streams: tuple[int, ...]) -> None:
+        """RFC 6525 §5.2.2 E3: the inbound streams (none: all) expect SSN 0 next. Messages
+        held for them already use the new numbering (the old was all delivered: E2)."""
+        for sid in streams or list(self._next_ssn):
+            self._next_ssn.pop(sid, None)
+            if sid in self._held_ssn:
+                self._release(sid)
+
     def _delivered_in_order(self, sid: int, ssn: int) -> None:
         """§6.6: ``ssn`` of ``sid`` went out; expect the next, release what is then in order."""
         self._next_ssn[sid] = (ssn + 1) & SSN_MASK

@@ -267,6 +267,13 @@ class Sender:
         self.peer_rwnd = max(0, rwnd)  # §6.1: what we sent shrinks it until the next SACK
         return out
 
+    def reset_streams(self, streams: tuple[int, ...]) -> None:
+        """RFC 6525 §5.1.2: after a performed reset the streams (none: all) start at SSN 0."""
+        if not streams:
+            self.next_ssn.clear()
+        for sid in streams:
+            self.next_ssn.pop(sid, None)
+
     def burst_limit(self, ip: str) -> int:
         """§6.1 D, applied by lowering cwnd for this transmission only:
         ``cwnd = flightsize + Max.Burst * PMDCS`` when that is smaller.

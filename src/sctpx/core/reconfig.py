@@ -1,0 +1,392 @@
+"""Stream reconfiguration (RFC 6525): resetting streams and adding streams.
+
+The association hands every RE-CONFIG chunk here and asks, per user message,
+whether a stream being reset holds it back; the rest lives in this module.
+
+What is done, by request type (RFC 6525 §4):
+
+- Outgoing SSN Reset Request (§5.1.2, §5.2.2): sent and answered.
+- Incoming SSN Reset Request (§5.1.3, §5.2.3): sent and answered; the answer to one
+  is our Outgoing SSN Reset Request carrying its sequence number.
+- Add Outgoing Streams Request (§5.1.5, §5.2.5): sent and answered.
+- Add Incoming Streams Request (§5.1.6, §5.2.6) and SSN/TSN Reset Request (§5.1.4,
+  §5.2.4): never sent; answered "Denied" (decision: a reset of the whole association's
+  TSNs touches every queue of the data path, and RFC 6525 lets a receiver deny it).
+
+Decisions:
+
+- One request chunk outstanding at a time (§5.1.1 allows one of each kind; one in all
+  keeps the bookkeeping plain, as Linux does). A second call is EINPROGRESS.
+- Our Outgoing SSN Reset Request leaves only once every message queued on the streams
+  to reset before the call has been acknowledged; messages the user queues on them
+  after the call wait here (§5.1.2: no new SSNs on them until the reset is done). Then
+  the peer can usually perform it at once.
+- "In progress" (§5.2.2 E2) does not use up the request's sequence number: the
+  receiver answers it when the request comes again, which it does when its timer
+  expires, or at once when our cumulative TSN ack passes the request's Sender's Last
+  Assigned TSN (the peer then has everything up to it). Data after that TSN on the
+  streams cannot arrive before the answer, as our sender holds it back (§5.1.2), so
+  the receiver holds nothing for "deferred reset processing".
+- SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1) governs what we accept from the peer;
+  what it does not enable is denied. The default, as RFC 6525 says: deny everything.
+
+Timer key: ``("reconf",)``: the request's retransmission timer (§5.1.1: the RTO of
+its path; each expiry counts against the path's and the association's error counters).
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .. import wire as w
+from .datapath import DataPath
+from .errors import UsageError, einval
+from .events import (
+    STREAM_CHANGE_DENIED,
+    STREAM_CHANGE_FAILED,
+    STREAM_RESET_DENIED,
+    STREAM_RESET_FAILED,
+    STREAM_RESET_INCOMING_SSN,
+    STREAM_RESET_OUTGOING_SSN,
+    StreamChangeEvent,
+    StreamResetEvent,
+)
+from .states import State
+
+if TYPE_CHECKING:
+    from .association import Association
+
+MASK = 0xFFFFFFFF
+
+# RFC 6525 §4.4 result codes.
+NOTHING_TO_DO = 0
+PERFORMED = 1
+DENIED = 2
+WRONG_SSN = 3
+IN_PROGRESS_ELSEWHERE = 4  # "Error - Request already in progress"
+BAD_SEQ = 5
+IN_PROGRESS = 6
+
+# RFC 6525 §6.3.1 assoc_value bits of SCTP_ENABLE_STREAM_RESET.
+ENABLE_RESET_STREAM_REQ = 0x01
+ENABLE_RESET_ASSOC_REQ = 0x02
+ENABLE_CHANGE_ASSOC_REQ = 0x04
+
+Message = tuple[bytes, int, int, bool, int, "float | None", "int | None"]
+Request = (
+    w.OutgoingSsnResetRequestParam
+    | w.IncomingSsnResetRequestParam
+    | w.SsnTsnResetRequestParam
+    | w.AddOutgoingStreamsRequestParam
+    | w.AddIncomingStreamsRequestParam
+)
+_REQUESTS = (
+    w.OutgoingSsnResetRequestParam,
+    w.IncomingSsnResetRequestParam,
+    w.SsnTsnResetRequestParam,
+    w.AddOutgoingStreamsRequestParam,
+    w.AddIncomingStreamsRequestParam,
+)
+
+
+@dataclass(slots=True)
+class _Request:
+    """Our outstanding RE-CONFIG request: its chunk and what each parameter asked."""
+
+    chunk: w.ReconfigChunk
+    last_tsn_seq: int = -1  # sender seq of the Sender's Last Assigned TSN
+    waiting: dict[int, Request] = field(default_factory=dict)  # request seq -> param
+    in_progress: bool = False
+
+
+def _after(a: int, b: int) -> bool:
+    """Serial-number a > b (RFC 1982 on 32 bits)."""
+    return a != b and ((a - b) & MASK) < 1 << 31
+
+
+class Reconfig:
+    """RE-CONFIG requests of one association, both ways."""
+
+    def __init__(self, assoc: Association, data: DataPath) -> None:
+        self.assoc = assoc
+        self.ctx = assoc.ctx
+        self.assoc_id = assoc.id
+        self.pm = assoc.pm
+        self.timers = assoc.timers
+        self.data = data
+        self.enabled = assoc.cfg.stream_reset
+        self.max_instreams = assoc.cfg.max_instreams
+        self.next_seq = assoc.local_tsn  # §5.1.1: the first request takes our Initial TSN
+        self.peer_seq = assoc.peer_tsn  # the next request we expect from the peer
+        self.last_result = PERFORMED  # of the peer's request peer_seq - 1 (E1 retransmission)
+        self.request: _Request | None = None
+        # An outgoing reset waiting for its streams to drain: (streams, response seq,
+        # also ask for an incoming reset of these streams).
+        self.waiting_out: tuple[tuple[int, ...], int, tuple[int, ...] | None] | None = None
+        self.blocked: set[int] | None = None  # streams held back; empty set: all streams
+        self.held: list[Message] = []
+        self._answering: int | None = None  # the peer's Incoming request we answer
+
+    @staticmethod
+    def of(assoc: Association) -> Reconfig:
+        """The association's requests; EOPNOTSUPP if the peer does not support RE-CONFIG
+        (RFC 6525 §6.3.2), ENOTCONN before or after ESTABLISHED."""
+        if assoc.state is not State.ESTABLISHED:
+            raise UsageError(errno.ENOTCONN, f"association {assoc.id} is not established")
+        if assoc.reconf is None:
+            raise UsageError(errno.EOPNOTSUPP, "the peer does not support RE-CONFIG (RFC 6525)")
+        return assoc.reconf
+
+    def _changed(self, inbound: int, outbound: int) -> None:
+        self.assoc.inbound_streams, self.assoc.outbound_streams = inbound, outbound
+
+    # ----- the user's requests -----
+
+    def busy(self) -> bool:
+        return self.request is not None or self.waiting_out is not None
+
+    def reset_streams(
+        self, streams: tuple[int, ...], incoming: bool, outgoing: bool, now: float
+    ) -> None:
+        """RFC 6525 §6.3.2 SCTP_RESET_STREAMS: reset these streams (none: all)."""
+        if not incoming and not outgoing:
+            raise einval("neither incoming nor outgoing streams to reset")
+        if self.busy():
+            raise UsageError(errno.EINPROGRESS, "a stream reconfiguration is in progress")
+        s = self.data.sender
+        if outgoing and any(not 0 <= x < s.outbound_streams for x in streams):
+            raise einval(f"a stream not in 0..{s.outbound_streams - 1}")
+        if incoming and any(not 0 <= x < self.data.receiver.inbound_streams for x in streams):
+            raise einval(f"a stream not in 0..{self.data.receiver.inbound_streams - 1}")
+        if outgoing:
+            self._start_out(streams, 0, streams if incoming else None)
+            self.poll(now)
+        else:
+            self._send_request([w.IncomingSsnResetRequestParam(self._take_seq(), streams)], now)
+
+    def add_streams(self, outgoing: int, incoming: int, now: float) -> None:
+        """RFC 6525 §6.3.4 SCTP_ADD_STREAMS (outgoing streams only, see the module notes)."""
+        if incoming:
+            raise UsageError(errno.EOPNOTSUPP, "adding incoming streams is not built yet")
+        if outgoing <= 0 or self.data.sender.outbound_streams + outgoing > 65535:
+            raise einval(f"cannot add {outgoing} streams")
+        if self.busy():
+            raise UsageError(errno.EINPROGRESS, "a stream reconfiguration is in progress")
+        self._send_request([w.AddOutgoingStreamsRequestParam(self._take_seq(), outgoing)], now)
+
+    def hold(self, msg: Message) -> bool:
+        """§5.1.2: True if ``msg`` waits here because its stream is being reset."""
+        b = self.blocked
+        if b is None or (b and msg[1] not in b):
+            return False
+        if not 0 <= msg[1] < self.data.sender.outbound_streams or not msg[0]:
+            raise einval(f"bad stream {msg[1]} or empty message")
+        self.held.append(msg)
+        return True
+
+    # ----- sending requests -----
+
+    def _take_seq(self) -> int:
+        seq, self.next_seq = self.next_seq, (self.next_seq + 1) & MASK
+        return seq
+
+    def _start_out(
+        self, streams: tuple[int, ...], resp_seq: int, incoming: tuple[int, ...] | None
+    ) -> None:
+        self.waiting_out = (streams, resp_seq, incoming)
+        self.blocked = set(streams)
+
+    def _drained(self, streams: tuple[int, ...]) -> bool:
+        s = self.data.sender
+        if not streams:
+            return s.idle
+        sids = set(streams)
+        return not any(c.msg.stream_id in sids for c in s.pending) and not any(
+            c.msg.stream_id in sids for c in s.outstanding.values()
+        )
+
+    def poll(self, now: float) -> None:
+        """Before each flush: send a waiting reset once its streams drained; resend an
+        "In progress" request once the peer must have every TSN up to its last one."""
+        r = self.request
+        if r is not None and r.in_progress and self.data.sender.cum_seq >= r.last_tsn_seq:
+            r.in_progress = False
+            self._transmit(now)
+        if self.waiting_out is None or self.request is not None:
+            return
+        streams, resp_seq, incoming = self.waiting_out
+        if not self._drained(streams):
+            return
+        self.waiting_out = None
+        s = self.data.sender
+        last = s.tsn(s.next_seq - 1)  # §4.1: Sender's Last Assigned TSN
+        params: list[Request] = [
+            w.OutgoingSsnResetRequestParam(self._take_seq(), resp_seq, last, streams)
+        ]
+        if incoming is not None:  # §3.1: Outgoing and Incoming in one chunk
+            params.append(w.IncomingSsnResetRequestParam(self._take_seq(), incoming))
+        self._send_request(params, now, s.next_seq - 1)
+
+    def _send_request(self, params: list[Request], now: float, last_seq: int = -1) -> None:
+        waiting = {p.request_seq: p for p in params}
+        self.request = _Request(w.ReconfigChunk(tuple(params)), last_seq, waiting)
+        self._transmit(now)
+
+    def _transmit(self, now: float) -> None:
+        p = self.pm.current()
+        if p is None or self.request is None:
+            return
+        self.pm.emit([self.request.chunk], p)
+        self.timers.start(("reconf",), now + p.rto.rto)  # §5.1.1
+
+    def on_timer(self, now: float) -> None:
+        """§5.1.1: resend the request, to an alternate path if there is one; an expiry
+        after an "In progress" answer is no sign of a failure and is not counted."""
+        r = self.request
+        if r is None:
+            return
+        p = self.pm.current()
+        if p is not None and not r.in_progress:
+            self.pm.path_timeout(p, now, count_assoc=True)
+            alt = self.pm.alternate(p.ip)
+            p = alt if alt is not None else p
+        r.in_progress = False
+        if p is not None:
+            self.pm.emit([r.chunk], p)
+            self.timers.start(("reconf",), now + p.rto.rto)
+
+    # ----- the peer's chunk -----
+
+    def on_chunk(self, chunk: w.ReconfigChunk, src_ip: str, now: float) -> None:
+        out: list[w.Param] = []
+        for p in chunk.params:
+            if isinstance(p, w.ReconfigResponseParam):
+                self._on_response(p, now)
+                continue
+            if not isinstance(p, _REQUESTS):
+                break  # RFC 6525 §4: an unknown parameter (type 00xx) stops the processing
+            result = self._on_request(p, now)
+            if result is not None:
+                out.append(w.ReconfigResponseParam(p.request_seq, result))
+        if out:
+            dst = self.pm.paths.get(src_ip) or self.pm.current()
+            if dst is not None:
+                self.pm.emit([w.ReconfigChunk(tuple(out[:2]))], dst)
+
+    def _on_request(self, p: Request, now: float) -> int | None:
+        """E1 (§5.2.1 .. §5.2.6): check the sequence number, then process; the result to
+        send, or None when the answer is a request of ours instead."""
+        seq = p.request_seq
+        if seq == (self.peer_seq - 1) & MASK:  # a retransmission: the same answer again
+            if isinstance(p, w.IncomingSsnResetRequestParam) and self._answering == seq:
+                return None  # our Outgoing request answers it, and goes again on its timer
+            return self.last_result
+        if seq != self.peer_seq:
+            return BAD_SEQ
+        if isinstance(p, w.OutgoingSsnResetRequestParam):
+            result: int | None = self._peer_out_reset(p)
+        elif isinstance(p, w.IncomingSsnResetRequestParam):
+            result = self._peer_in_reset(p, now)
+        elif isinstance(p, w.AddOutgoingStreamsRequestParam):
+            result = self._peer_add_out(p)
+        else:  # SSN/TSN reset, Add Incoming Streams: see the module notes
+            result = DENIED
+        if result == IN_PROGRESS:
+            return result  # the sequence number is not used up (module notes)
+        self.peer_seq = (seq + 1) & MASK
+        self.last_result = PERFORMED if result is None else result
+        return result
+
+    def _peer_out_reset(self, p: w.OutgoingSsnResetRequestParam) -> int:
+        """§5.2.2: the peer reset its outgoing streams; we reset our incoming ones."""
+        r = self.request
+        if r is not None and r.waiting.pop(p.response_seq, None) is not None:
+            self._finish_if_answered()  # E4: it answers our Incoming SSN Reset Request
+        if not self.enabled & ENABLE_RESET_STREAM_REQ:
+            return DENIED
+        recv = self.data.receiver
+        if any(x >= recv.inbound_streams for x in p.streams):
+            return WRONG_SSN
+        if _after(p.last_tsn, recv.cum_tsn):
+            return IN_PROGRESS  # E2
+        recv.reset_streams(p.streams)  # E3
+        self.data.deliver()
+        self._event(StreamResetEvent(self.assoc_id, STREAM_RESET_INCOMING_SSN, p.streams))
+        return PERFORMED
+
+    def _peer_in_reset(self, p: w.IncomingSsnResetRequestParam, now: float) -> int | None:
+        """§5.2.3: the peer asks us to reset our outgoing streams."""
+        if not self.enabled & ENABLE_RESET_STREAM_REQ:
+            return DENIED
+        if self.busy():
+            return IN_PROGRESS_ELSEWHERE
+        if any(x >= self.data.sender.outbound_streams for x in p.streams):
+            return WRONG_SSN
+        self._answering = p.request_seq
+        self._start_out(p.streams, p.request_seq, None)
+        return None
+
+    def _peer_add_out(self, p: w.AddOutgoingStreamsRequestParam) -> int:
+        """§5.2.5: the peer adds outgoing streams, our inbound ones."""
+        if not self.enabled & ENABLE_CHANGE_ASSOC_REQ:
+            return DENIED
+        recv = self.data.receiver
+        n = recv.inbound_streams + p.new_streams
+        if p.new_streams == 0 or n > self.max_instreams:
+            return DENIED
+        recv.inbound_streams = n
+        self._changed(n, self.data.sender.outbound_streams)
+        self._event(StreamChangeEvent(self.assoc_id, 0, n, self.data.sender.outbound_streams))
+        return PERFORMED
+
+    # ----- answers to our requests -----
+
+    def _on_response(self, p: w.ReconfigResponseParam, now: float) -> None:
+        r = self.request
+        asked = r.waiting.get(p.response_seq) if r is not None else None
+        if r is None or asked is None:
+            return  # an answer to nothing outstanding: old or bogus, ignored
+        if p.result == IN_PROGRESS:
+            r.in_progress = True  # asked again later (module notes)
+            return
+        del r.waiting[p.response_seq]
+        ok = p.result in (PERFORMED, NOTHING_TO_DO)
+        denied = p.result == DENIED
+        bad = 0 if ok else STREAM_RESET_DENIED if denied else STREAM_RESET_FAILED
+        if isinstance(asked, w.OutgoingSsnResetRequestParam):
+            if ok:
+                self.data.sender.reset_streams(asked.streams)  # §5.1.2: next SSN 0
+            self._answering = None
+            self._event(StreamResetEvent(self.assoc_id, STREAM_RESET_OUTGOING_SSN | bad,
+                                         asked.streams))  # fmt: skip
+            self._release(now)
+        elif isinstance(asked, w.IncomingSsnResetRequestParam):
+            if not ok:  # success comes as the peer's Outgoing SSN Reset Request (E4)
+                self._event(StreamResetEvent(self.assoc_id, STREAM_RESET_INCOMING_SSN | bad,
+                                             asked.streams))  # fmt: skip
+        elif isinstance(asked, w.AddOutgoingStreamsRequestParam):
+            s = self.data.sender
+            if ok:
+                s.outbound_streams += asked.new_streams  # §5.1.5
+            flags = 0 if ok else STREAM_CHANGE_DENIED if denied else STREAM_CHANGE_FAILED
+            self._changed(self.data.receiver.inbound_streams, s.outbound_streams)
+            self._event(StreamChangeEvent(self.assoc_id, flags, self.data.receiver.inbound_streams,
+                                          s.outbound_streams))  # fmt: skip
+        self._finish_if_answered()
+
+    def _finish_if_answered(self) -> None:
+        if self.request is not None and not self.request.waiting:
+            self.request = None
+            self.timers.stop(("reconf",))
+
+    def _release(self, now: float) -> None:
+        """The reset is over (done or refused): the messages held back go to the sender."""
+        self.blocked = None
+        held, self.held = self.held, []
+        for m in held:
+            self.data.send(*m, now=now)
+
+    def _event(self, ev: StreamResetEvent | StreamChangeEvent) -> None:
+        self.ctx.events.append(ev)

@@ -1,0 +1,231 @@
+"""RFC 6525 stream reconfiguration, driven by crafted RE-CONFIG chunks.
+
+An association is set up in the simulator; then hand-made RE-CONFIG chunks are fed
+to the server's association and what it sends back is decoded and checked.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from sctpx import wire as w
+from sctpx.core import Config, Endpoint, Event, State, UsageError
+from sctpx.core.association import Association
+from sctpx.core.events import DataReceived, StreamChangeEvent, StreamResetEvent
+from sctpx.core.handshake import RE_CONFIG
+from sctpx.sim import ANY, Network
+
+C1, P1 = "198.18.1.1", "198.18.1.2"
+CPORT, SPORT = 40000, 5000
+
+
+class Two:
+    def __init__(self, client_cfg: Config | None = None, server_cfg: Config | None = None):
+        self.net = Network(seed=3)
+        self.net.link(ANY, ANY, delay=0.01)
+        ch = self.net.add_host("client", [C1])
+        sh = self.net.add_host("server", [P1])
+        self.client = Endpoint(CPORT, [C1], rng=self.net.rng("c"), config=client_cfg)
+        self.server = Endpoint(SPORT, [P1], rng=self.net.rng("s"), config=server_cfg)
+        self.server.listen()
+        ch.attach(CPORT, self.client)
+        sh.attach(SPORT, self.server)
+        self.aid = self.client.connectx([(P1, SPORT)], self.net.now)
+        self.net.poke(self.client)
+        self.sevents: list[Event] = []
+        self.cevents: list[Event] = []
+        self.net.run_until(
+            lambda: bool(self.server.associations) and self.ca.state is State.ESTABLISHED, 5
+        )
+        self.run(0.5)
+
+    @property
+    def ca(self) -> Association:
+        return self.client.association(self.aid)
+
+    @property
+    def sa(self) -> Association:
+        [a] = self.server.associations.values()
+        return a
+
+    def run(self, t: float) -> None:
+        self.net.run_for(t)
+        for ep, out in ((self.client, self.cevents), (self.server, self.sevents)):
+            while (e := ep.next_event()) is not None:
+                out.append(e)
+
+    def feed(self, *params: w.Param) -> list[w.Param]:
+        """Give the server a RE-CONFIG chunk as if from the client; what it answers."""
+        before = len(self.server_reconfigs())
+        sa = self.sa
+        pkt = w.Packet(CPORT, SPORT, sa.local_tag, [w.ReconfigChunk(params)])
+        self.server.receive(w.encode_packet(pkt), (C1, 9899), (P1, 9899), self.net.now)
+        self.net.poke(self.server)
+        self.run(0.001)
+        return [p for c in self.server_reconfigs()[before:] for p in c.params]
+
+    def server_reconfigs(self) -> list[w.ReconfigChunk]:
+        out = []
+        for r in self.net.packets(chunk=w.ReconfigChunk, src=P1):
+            out += [c for c in w.decode_packet(r.data).chunks if isinstance(c, w.ReconfigChunk)]
+        return out
+
+
+def resets(evs: list[Event]) -> list[StreamResetEvent]:
+    return [e for e in evs if isinstance(e, StreamResetEvent)]
+
+
+ON = Config(stream_reset=0x05)
+
+
+def test_reconfig_is_negotiated_in_init_and_init_ack() -> None:  # RFC 6525 §3.1
+    t = Two(ON, ON)
+    for chunk_type in (w.InitChunk, w.InitAckChunk):
+        [rec] = t.net.packets(chunk=chunk_type)
+        [c] = w.decode_packet(rec.data).chunks
+        exts = [p for p in c.params if isinstance(p, w.SupportedExtensionsParam)]
+        assert exts and RE_CONFIG in exts[0].chunk_types
+    assert t.ca.peer_reconfig and t.sa.peer_reconfig
+
+
+def test_no_reconfig_in_init_ack_unless_the_init_had_it() -> None:
+    t = Two(Config(reconfig=False), ON)
+    [rec] = t.net.packets(chunk=w.InitAckChunk)
+    [c] = w.decode_packet(rec.data).chunks
+    exts = [p for p in c.params if isinstance(p, w.SupportedExtensionsParam)]
+    assert not exts or RE_CONFIG not in exts[0].chunk_types
+    assert not t.sa.peer_reconfig and not t.ca.peer_reconfig
+    with pytest.raises(UsageError) as e:  # RFC 6525 §6.3.2
+        t.ca.reconfig().reset_streams((1,), False, True, t.net.now)
+    assert e.value.errno == errno.EOPNOTSUPP
+    # A RE-CONFIG from a peer that never announced it is not processed.
+    assert t.feed(w.OutgoingSsnResetRequestParam(t.ca.local_tsn, 0, t.ca.local_tsn - 1)) == []
+
+
+def _seq(t: Two) -> int:
+    return t.ca.local_tsn  # §5.1.1: the client's first Request Sequence Number
+
+
+def _last(t: Two) -> int:
+    return t.sa.data.receiver.cum_tsn  # type: ignore[union-attr]
+
+
+def test_outgoing_reset_performed_resets_the_inbound_stream() -> None:  # §5.2.2 E3
+    t = Two(ON, ON)
+    for i in range(3):
+        t.client.send(t.aid, b"x%d" % i, t.net.now, stream=1)
+    t.net.poke(t.client)
+    t.run(0.5)
+    assert t.sa.data.receiver.next_ssn(1) == 3  # type: ignore[union-attr]
+    out = t.feed(w.OutgoingSsnResetRequestParam(_seq(t), 0, _last(t), (1,)))
+    assert out == [w.ReconfigResponseParam(_seq(t), 1)]  # Success - Performed
+    assert t.sa.data.receiver.next_ssn(1) == 0  # type: ignore[union-attr]
+    assert resets(t.sevents) == [StreamResetEvent(t.sa.id, 0x0001, (1,))]
+    # E1: the same request again gets the same answer and changes nothing more.
+    assert t.feed(w.OutgoingSsnResetRequestParam(_seq(t), 0, _last(t), (1,))) == out
+    assert len(resets(t.sevents)) == 1
+
+
+def test_bad_sequence_number() -> None:  # §5.2.1 E1, result 5
+    t = Two(ON, ON)
+    out = t.feed(w.OutgoingSsnResetRequestParam(_seq(t) + 7, 0, _last(t), (1,)))
+    assert out == [w.ReconfigResponseParam(_seq(t) + 7, 5)]
+    assert resets(t.sevents) == []
+
+
+def test_denied_when_not_enabled() -> None:  # RFC 6525 §6.3.1 default
+    t = Two(ON, Config())
+    out = t.feed(w.OutgoingSsnResetRequestParam(_seq(t), 0, _last(t), (1,)))
+    assert out == [w.ReconfigResponseParam(_seq(t), 2)]
+    assert resets(t.sevents) == []
+
+
+def test_wrong_ssn_for_a_stream_that_does_not_exist() -> None:
+    t = Two(ON, ON)
+    n = t.sa.inbound_streams
+    assert t.feed(w.OutgoingSsnResetRequestParam(_seq(t), 0, _last(t), (n,))) == [
+        w.ReconfigResponseParam(_seq(t), 3)
+    ]
+
+
+def test_in_progress_until_the_last_assigned_tsn_arrived() -> None:  # §5.2.2 E2
+    t = Two(ON, ON)
+    last = (_last(t) + 1) & 0xFFFFFFFF  # a TSN the server has not had yet
+    out = t.feed(w.OutgoingSsnResetRequestParam(_seq(t), 0, last, (1,)))
+    assert out == [w.ReconfigResponseParam(_seq(t), 6)]  # In progress
+    assert resets(t.sevents) == []
+    t.client.send(t.aid, b"late", t.net.now, stream=2)  # gets TSN ``last``
+    t.net.poke(t.client)
+    t.run(0.1)
+    assert t.sa.data.receiver.cum_tsn == last  # type: ignore[union-attr]
+    out = t.feed(w.OutgoingSsnResetRequestParam(_seq(t), 0, last, (1,)))  # sent again
+    assert out == [w.ReconfigResponseParam(_seq(t), 1)]
+    assert resets(t.sevents) == [StreamResetEvent(t.sa.id, 0x0001, (1,))]
+
+
+def test_ssn_tsn_reset_and_add_incoming_are_denied() -> None:  # module decision
+    t = Two(ON, Config(stream_reset=0x07))
+    s = _seq(t)
+    assert t.feed(w.SsnTsnResetRequestParam(s)) == [w.ReconfigResponseParam(s, 2)]
+    assert t.feed(w.AddIncomingStreamsRequestParam(s + 1, 2)) == [w.ReconfigResponseParam(s + 1, 2)]
+
+
+def test_peer_adds_outgoing_streams() -> None:  # §5.2.5
+    t = Two(ON, ON)
+    n = t.sa.inbound_streams
+    out = t.feed(w.AddOutgoingStreamsRequestParam(_seq(t), 3))
+    assert out == [w.ReconfigResponseParam(_seq(t), 1)]
+    assert t.sa.inbound_streams == n + 3
+    assert t.sa.data.receiver.inbound_streams == n + 3  # type: ignore[union-attr]
+    ev = [e for e in t.sevents if isinstance(e, StreamChangeEvent)]
+    assert ev == [StreamChangeEvent(t.sa.id, 0, n + 3, t.sa.outbound_streams)]
+
+
+def test_we_add_outgoing_streams() -> None:  # §5.1.5
+    t = Two(ON, ON)
+    n = t.ca.outbound_streams
+    t.ca.reconfig().add_streams(2, 0, t.net.now)
+    t.net.poke(t.client)
+    t.run(0.1)
+    assert t.ca.outbound_streams == n + 2
+    t.client.send(t.aid, b"on a new stream", t.net.now, stream=n + 1)
+    t.net.poke(t.client)
+    t.run(0.5)
+    got = [e for e in t.sevents if isinstance(e, DataReceived)]
+    assert [(e.stream_id, e.data) for e in got] == [(n + 1, b"on a new stream")]
+    assert [e for e in t.cevents if isinstance(e, StreamChangeEvent)] == [
+        StreamChangeEvent(t.aid, 0, t.ca.inbound_streams, n + 2)
+    ]
+
+
+def test_peer_asks_us_to_reset_our_outgoing_streams() -> None:  # §5.2.3
+    t = Two(ON, ON)
+    t.server.send(t.sa.id, b"a", t.net.now, stream=2)
+    t.net.poke(t.server)
+    t.run(0.5)
+    out = t.feed(w.IncomingSsnResetRequestParam(_seq(t), (2,)))
+    # The answer is our own Outgoing SSN Reset Request carrying its sequence number.
+    [req] = out
+    assert isinstance(req, w.OutgoingSsnResetRequestParam)
+    assert (req.request_seq, req.response_seq, req.streams) == (t.sa.local_tsn, _seq(t), (2,))
+    t.run(0.5)  # the client is enabled too: it performs it and answers
+    assert resets(t.sevents) == [StreamResetEvent(t.sa.id, 0x0002, (2,))]
+    assert t.ca.data.receiver.next_ssn(2) == 0  # type: ignore[union-attr]
+    t.server.send(t.sa.id, b"b", t.net.now, stream=2)
+    t.net.poke(t.server)
+    t.run(0.5)
+    got = [e for e in t.cevents if isinstance(e, DataReceived)]
+    assert [(e.data, e.ssn) for e in got] == [(b"a", 0), (b"b", 0)]
+
+
+def test_a_second_request_while_one_is_outstanding_is_einprogress() -> None:
+    t = Two(ON, ON)
+    t.ca.reconfig().reset_streams((1,), False, True, t.net.now)
+    with pytest.raises(UsageError) as e:
+        t.ca.reconfig().add_streams(1, 0, t.net.now)
+    assert e.value.errno == errno.EINPROGRESS
+    with pytest.raises(UsageError) as e:
+        t.ca.reconfig().reset_streams((99,), False, True, t.net.now)
+    assert e.value.errno == errno.EINPROGRESS
