@@ -13,7 +13,7 @@ import pytest
 from sctpx import wire as w
 from sctpx.core import Config, Endpoint, Event, State, UsageError
 from sctpx.core.association import Association
-from sctpx.core.events import DataReceived, StreamChangeEvent, StreamResetEvent
+from sctpx.core.events import DataReceived, SendFailed, StreamChangeEvent, StreamResetEvent
 from sctpx.core.handshake import RE_CONFIG
 from sctpx.sim import ANY, Network
 
@@ -229,3 +229,19 @@ def test_a_second_request_while_one_is_outstanding_is_einprogress() -> None:
     with pytest.raises(UsageError) as e:
         t.ca.reconfig().reset_streams((99,), False, True, t.net.now)
     assert e.value.errno == errno.EINPROGRESS
+
+
+def test_held_messages_fail_when_the_association_ends() -> None:  # nothing lost silently
+    t = Two(ON, ON)
+    for dst in (P1,):
+        t.net.link(C1, dst, blackhole=True)  # the request never arrives: the reset waits
+    t.ca.reconfig().reset_streams((1,), False, True, t.net.now)
+    t.client.send(t.aid, b"held", t.net.now, stream=1)
+    t.client.send(t.aid, b"free", t.net.now, stream=2)
+    assert [m[0] for m in t.ca.data.held] == [b"held"]  # type: ignore[union-attr]
+    t.ca.abort(t.net.now)
+    t.run(0.1)
+    failed = [e for e in t.cevents if isinstance(e, SendFailed)]
+    assert [(e.data, e.stream_id, e.sent) for e in failed if e.data == b"held"] == [
+        (b"held", 1, False)
+    ]

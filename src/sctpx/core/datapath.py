@@ -49,6 +49,9 @@ class DataPath:
         self.no_user_data: int | None = None  # TSN of a DATA without data: ABORT (§6.2)
         self._payload_key = -1
         self._payload_size = 0
+        # Messages on streams being reset (RFC 6525 §5.1.2), kept by core.reconfig: in
+        # Association.send's argument order, without ``now``.
+        self.held: list[tuple[bytes, int, int, bool, int, float | None, int | None]] = []
 
     # ----- events -----
 
@@ -313,6 +316,10 @@ class DataPath:
 
     def fail_all(self, error: int) -> None:
         self.sender.fail_all(error)
+        held, self.held = self.held, []
+        for data, stream, ppid, _u, context, _t, _r in held:
+            self.ctx.events.append(SendFailed(self.assoc_id, data, stream, ppid, context, error,
+                                              False))  # fmt: skip
 
     def take_unsent(
         self, now: float
@@ -323,6 +330,8 @@ class DataPath:
             ttl = None if m.expires_at is None else max(0.0, m.expires_at - now)
             out.append((m.data, m.stream_id, m.ppid, m.unordered, m.context, ttl, m.max_rtx))
         self.sender.fail_all(errno.ECONNRESET)  # anything already on its way (none expected)
+        out += self.held  # queued after those (RFC 6525 §5.1.2)
+        self.held = []
         return out
 
 

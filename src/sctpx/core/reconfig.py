@@ -126,7 +126,6 @@ class Reconfig:
         # also ask for an incoming reset of these streams).
         self.waiting_out: tuple[tuple[int, ...], int, tuple[int, ...] | None] | None = None
         self.blocked: set[int] | None = None  # streams held back; empty set: all streams
-        self.held: list[Message] = []
         self._answering: int | None = None  # the peer's Incoming request we answer
 
     @staticmethod
@@ -183,7 +182,7 @@ class Reconfig:
             return False
         if not 0 <= msg[1] < self.data.sender.outbound_streams or not msg[0]:
             raise einval(f"bad stream {msg[1]} or empty message")
-        self.held.append(msg)
+        self.data.held.append(msg)  # failed with the rest if the association ends
         return True
 
     # ----- sending requests -----
@@ -384,7 +383,7 @@ class Reconfig:
     def _release(self, now: float) -> None:
         """The reset is over (done or refused): the messages held back go to the sender."""
         self.blocked = None
-        held, self.held = self.held, []
+        held, self.data.held = self.data.held, []
         for m in held:
             self.data.send(*m, now=now)
 
