@@ -15,6 +15,8 @@
         print((await assoc.recv()).data)
 
 See docs/aio.md for the whole API and its rules (stacks, flow control, ends, cancellation).
+``backend="kernel"`` (or ``SCTPX_BACKEND=kernel``) runs the same API on the OS's own
+SCTP (sctpx/aio/kernel.py; docs/aio.md, "Kernel backend").
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from ..core import (
 from ..net import Stack
 from . import _stacks
 from ._router import Router
-from ._util import Signal, from_usage, oserror
+from ._util import Signal, from_usage, oserror, resolve_backend
 
 if TYPE_CHECKING:
     from ..core.association import Association as CoreAssociation
@@ -511,6 +511,7 @@ async def connectx(
     transport: str | None = None,
     timeout: float | None = None,
     config: Config | None = None,
+    backend: str | None = None,
 ) -> Association:
     """Set up one association to a peer through its listed addresses (sctp_connectx).
 
@@ -529,7 +530,18 @@ async def connectx(
     Raises OSError: EINVAL (arguments), ECONNREFUSED (ABORT or every address
     refused), ETIMEDOUT, ENETUNREACH/EHOSTUNREACH, EADDRINUSE (UDP port taken).
     Cancelling it aborts the set-up: nothing more is sent.
+
+    ``backend``: ``"user"`` (this stack) or ``"kernel"`` (the OS's SCTP, see
+    sctpx/aio/kernel.py); default ``$SCTPX_BACKEND``, else ``"user"``.
     """
+    if resolve_backend(backend, stack) == "kernel":
+        from . import kernel
+
+        return await kernel.connectx(
+            addrs, local=local, streams=streams, timeout=timeout, init_stagger=init_stagger,
+            udp_port=udp_port, remote_udp_port=remote_udp_port, stack=stack,
+            transport=transport, config=config,
+        )  # fmt: skip
     peers = _check_peers(addrs)
     opts: dict[str, Any] = {}
     if streams is not None:

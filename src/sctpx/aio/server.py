@@ -13,7 +13,7 @@ from ..core import AssocChange, Config, UsageError
 from ..net import Stack
 from . import _stacks
 from ._router import Router
-from ._util import oserror
+from ._util import oserror, resolve_backend
 from .association import Association
 
 log = logging.getLogger("sctpx.aio")
@@ -157,6 +157,7 @@ async def start_server(
     transport: str | None = None,
     streams: int | None = None,
     config: Config | None = None,
+    backend: str | None = None,
 ) -> Server:
     """Listen on SCTP ``port`` (0: an ephemeral one, see ``server.port``) at ``addrs`` (IPs).
 
@@ -164,7 +165,16 @@ async def start_server(
     COMM_UP on. ``udp_port`` / ``transport`` / ``stack`` choose the stack as for connectx;
     ``streams`` is the number of outbound streams offered; ``config`` the
     endpoint defaults. Raises OSError: EINVAL, EADDRINUSE, EADDRNOTAVAIL.
+    ``backend``: ``"user"`` or ``"kernel"`` (the OS's SCTP, see sctpx/aio/kernel.py);
+    default ``$SCTPX_BACKEND``, else ``"user"``.
     """
+    if resolve_backend(backend, stack) == "kernel":
+        from . import kernel
+
+        return await kernel.start_server(
+            handler, addrs, port, streams=streams, udp_port=udp_port, stack=stack,
+            transport=transport, config=config,
+        )  # fmt: skip
     ips = [addrs] if isinstance(addrs, str) else list(addrs)
     if not ips:
         raise oserror(errno.EINVAL, "a server needs at least one local address")
