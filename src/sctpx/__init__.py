@@ -24,7 +24,9 @@ from .api.functions import (
 )
 from .api.kernel import kernel_available
 from .api.options import (
+    AddStreams,
     AssocParams,
+    AssocValue,
     EventSubscription,
     InitMsg,
     NxtInfo,
@@ -33,6 +35,7 @@ from .api.options import (
     PrimaryAddr,
     PrInfo,
     RcvInfo,
+    ResetStreams,
     RtoInfo,
     SndInfo,
     Status,
@@ -51,6 +54,8 @@ from .core.events import (
     SenderDry,
     SendFailed,
     ShutdownEvent,
+    StreamChangeEvent,
+    StreamResetEvent,
 )
 
 __version__ = "0.1.0"
@@ -70,9 +75,11 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AdaptationIndication",
+    "AddStreams",
     "AssocChange",
     "AssocChangeState",
     "AssocParams",
+    "AssocValue",
     "DataReceived",
     "EventSubscription",
     "InProgress",
@@ -86,12 +93,15 @@ __all__ = [
     "PrimaryAddr",
     "RcvInfo",
     "RemoteError",
+    "ResetStreams",
     "RtoInfo",
     "SendFailed",
     "SenderDry",
     "ShutdownEvent",
     "SndInfo",
     "Status",
+    "StreamChangeEvent",
+    "StreamResetEvent",
     "UdpEncaps",
     "kernel_available",
     "pack_sockaddrs",

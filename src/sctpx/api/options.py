@@ -155,6 +155,32 @@ class NxtInfo:
 
 
 @dataclass
+class AssocValue:
+    """struct sctp_assoc_value: SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1) and the like."""
+
+    assoc_id: int = 0
+    assoc_value: int = 0
+
+
+@dataclass
+class ResetStreams:
+    """SCTP_RESET_STREAMS (RFC 6525 §6.3.2): srs_flags INCOMING / OUTGOING; no streams: all."""
+
+    assoc_id: int = 0
+    flags: int = 0
+    streams: tuple[int, ...] = ()
+
+
+@dataclass
+class AddStreams:
+    """SCTP_ADD_STREAMS (RFC 6525 §6.3.4): how many incoming and outgoing streams to add."""
+
+    assoc_id: int = 0
+    instrms: int = 0
+    outstrms: int = 0
+
+
+@dataclass
 class Subscriptions:
     """Which notification types a socket receives (all off by default, RFC 6458 §6.2)."""
 

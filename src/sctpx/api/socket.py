@@ -16,6 +16,7 @@ import socket as _socket
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..core import (
@@ -29,6 +30,8 @@ from ..core import (
     SenderDry,
     SendFailed,
     ShutdownEvent,
+    StreamChangeEvent,
+    StreamResetEvent,
 )
 from ..core.errors import UsageError
 from ..core.events import AdaptationIndication, DataReceived, PartialDeliveryAborted
@@ -53,6 +56,8 @@ _EVENT_TYPES: dict[type, int] = {
     SenderDry: C.SCTP_SENDER_DRY_EVENT,
     AdaptationIndication: C.SCTP_ADAPTATION_INDICATION,
     PartialDeliveryAborted: C.SCTP_PARTIAL_DELIVERY_EVENT,
+    StreamResetEvent: C.SCTP_STREAM_RESET_EVENT,  # RFC 6525 §6.1.1
+    StreamChangeEvent: C.SCTP_STREAM_CHANGE_EVENT,  # RFC 6525 §6.1.3
 }
 
 
@@ -215,6 +220,9 @@ class socket:
                 self._status[ev.assoc_id] = ev
                 if ev.assoc_id == self._assoc_id:
                     self._release_writes()
+            elif isinstance(ev, StreamChangeEvent) and ev.assoc_id in self._status:  # RFC 6525
+                i, o, old = ev.inbound_streams, ev.outbound_streams, self._status[ev.assoc_id]
+                self._status[ev.assoc_id] = replace(old, inbound_streams=i, outbound_streams=o)
             if isinstance(ev, DataReceived) or _EVENT_TYPES.get(type(ev)) in self._subs.on:
                 self._queue.append(ev)
             self._wake()

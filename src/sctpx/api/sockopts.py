@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Config, Reachability, State
 from . import constants as C
+from . import reconfig
 from .options import (
     AssocParams,
     EventSubscription,
@@ -126,6 +127,8 @@ def setsockopt(sock: socket, level: int, name: int, value: Any) -> None:
             cfg.remote_udp_port = value.port
         else:
             cfg.remote_udp_ports[sock._ip(value.address[0], local=False)] = value.port
+    elif name in reconfig.OPTIONS:  # RFC 6525 §6.3
+        reconfig.setsockopt(sock, name, value)
     elif name == C.SCTPX_INIT_STAGGER:
         if not isinstance(value, (int, float)) or value < 0:
             raise _einval("init stagger is seconds >= 0")
@@ -204,6 +207,8 @@ def getsockopt(sock: socket, level: int, name: int, arg: Any = None) -> Any:
         return PeerAddrParams(aid, None, _ms(c.hb_interval), c.path_max_retrans, c.mtu)
     if name == C.SCTP_NODELAY:
         return int(cfg.nodelay)
+    if name in reconfig.OPTIONS:
+        return reconfig.getsockopt(sock, name, aid)
     if name == C.SCTP_PARTIAL_DELIVERY_POINT:  # the point in effect: at most half SO_RCVBUF
         half = cfg.a_rwnd // 2
         return min(cfg.pd_point, half) if cfg.pd_point else half

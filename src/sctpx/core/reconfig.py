@@ -116,7 +116,7 @@ class Reconfig:
         self.pm = assoc.pm
         self.timers = assoc.timers
         self.data = data
-        self.enabled = assoc.cfg.stream_reset
+        self.cfg = assoc.cfg  # its stream_reset may change (SCTP_ENABLE_STREAM_RESET)
         self.max_instreams = assoc.cfg.max_instreams
         self.next_seq = assoc.local_tsn  # §5.1.1: the first request takes our Initial TSN
         self.peer_seq = assoc.peer_tsn  # the next request we expect from the peer
@@ -127,6 +127,10 @@ class Reconfig:
         self.waiting_out: tuple[tuple[int, ...], int, tuple[int, ...] | None] | None = None
         self.blocked: set[int] | None = None  # streams held back; empty set: all streams
         self._answering: int | None = None  # the peer's Incoming request we answer
+
+    @property
+    def enabled(self) -> int:
+        return self.cfg.stream_reset
 
     @staticmethod
     def of(assoc: Association) -> Reconfig:
