@@ -23,8 +23,10 @@ from ..core import (
     Endpoint,
     Event,
     ShutdownEvent,
+    StreamChangeEvent,
     UsageError,
 )
+from ..core.reconfig import Reconfig
 from ..net import Stack
 from . import _stacks
 from ._router import Router
@@ -51,6 +53,8 @@ class Message:
     ``complete`` is False for a part of a message too large for our receive buffer
     (partial delivery): its parts come one after another, nothing else between them,
     the last with ``complete`` True. A message up to half the buffer is always whole.
+    ``ssn`` is its stream sequence number (0 for unordered ones; it starts again at 0
+    after a stream reset, RFC 6525).
     """
 
     data: bytes
@@ -59,6 +63,7 @@ class Message:
     unordered: bool
     assoc_id: int
     complete: bool = True
+    ssn: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,8 @@ class Association:
         elif isinstance(ev, ShutdownEvent):
             self._peer_shutdown = True
             self._data_sig.fire()
+        elif isinstance(ev, StreamChangeEvent):  # RFC 6525: streams were added
+            self._ostreams, self._istreams = ev.outbound_streams, ev.inbound_streams
 
     def _finish(self, ev: AssocChange) -> None:
         if self._end is not None:
@@ -331,7 +338,8 @@ class Association:
             await self._data_sig.wait()
         ev = self._messages.popleft()
         self._consume(len(ev.data))
-        return Message(ev.data, ev.stream_id, ev.ppid, ev.unordered, ev.assoc_id, ev.complete)
+        return Message(ev.data, ev.stream_id, ev.ppid, ev.unordered, ev.assoc_id, ev.complete,
+                       ev.ssn)  # fmt: skip
 
     def __aiter__(self) -> AsyncIterator[Message]:
         return self._iter_messages()
@@ -376,6 +384,26 @@ class Association:
         if self._end is not None:
             raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
         self._call(lambda now: self._ep.set_primary(self._aid, ip))
+
+    def reset_streams(
+        self, streams: Sequence[int] = (), *, outgoing: bool = True, incoming: bool = False
+    ) -> None:
+        """RFC 6525 stream reset (SCTP_RESET_STREAMS) of ``streams`` (none: all); returns at
+        once, the outcome is a :class:`StreamResetEvent` in :meth:`events`. Messages sent
+        meanwhile on an outgoing stream being reset wait, then start at SSN 0. EOPNOTSUPP
+        if the peer does not support RE-CONFIG, EINPROGRESS while a request is outstanding.
+        The peer performs it only if it enabled it (``Config.stream_reset``)."""
+        if self._end is not None:
+            raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
+        s = tuple(streams)
+        self._call(lambda now: Reconfig.of(self._core).reset_streams(s, incoming, outgoing, now))
+
+    def add_streams(self, outgoing: int) -> None:
+        """RFC 6525 Add Outgoing Streams (SCTP_ADD_STREAMS): the outcome is a
+        :class:`StreamChangeEvent`; :attr:`outbound_streams` grows when it is performed."""
+        if self._end is not None:
+            raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
+        self._call(lambda now: Reconfig.of(self._core).add_streams(outgoing, 0, now))
 
     def abort(self, reason: bytes = b"") -> None:
         """End at once with an ABORT (RFC 9260 §9.1); queued data is dropped. Idempotent."""

@@ -312,6 +312,14 @@ class KernelAssociation(Association):
         except OSError as e:
             raise oserror(e.errno or errno.EINVAL, f"set_primary {ip}") from None
 
+    def reset_streams(
+        self, streams: Sequence[int] = (), *, outgoing: bool = True, incoming: bool = False
+    ) -> None:
+        raise oserror(errno.EOPNOTSUPP, "stream reset on the kernel backend is not built yet")
+
+    def add_streams(self, outgoing: int) -> None:
+        raise oserror(errno.EOPNOTSUPP, "adding streams on the kernel backend is not built yet")
+
     # ----- sending -----
 
     def _check_sendable(self) -> None:
