@@ -245,3 +245,41 @@ def test_held_messages_fail_when_the_association_ends() -> None:  # nothing lost
     assert [(e.data, e.stream_id, e.sent) for e in failed if e.data == b"held"] == [
         (b"held", 1, False)
     ]
+
+
+def test_in_progress_answer_waits_for_the_timer_and_is_no_failure() -> None:  # §5.1.1, §5.2.2
+    t = Two(ON, ON)
+    t.net.link(C1, P1, blackhole=True)  # our request is lost; the "answer" is crafted
+    t.ca.reconfig().reset_streams((1,), False, True, t.net.now)
+    t.net.poke(t.client)
+    t.run(0.001)
+    t.net.link(C1, P1, blackhole=False)
+    seq = t.ca.local_tsn
+    pkt = w.Packet(
+        SPORT, CPORT, t.ca.local_tag, [w.ReconfigChunk((w.ReconfigResponseParam(seq, 6),))]
+    )
+    t.client.receive(w.encode_packet(pkt), (P1, 9899), (C1, 9899), t.net.now)
+    t.net.poke(t.client)
+    errors = t.ca.pm.error_count
+    rto = t.ca.pm.current().rto.rto  # type: ignore[union-attr]
+    t.run(rto - 0.05)
+    assert len(t.net.packets(chunk=w.ReconfigChunk, src=C1)) == 1  # not at once: nothing owed
+    t.run(0.5)
+    reqs = t.net.packets(chunk=w.ReconfigChunk, src=C1)
+    assert len(reqs) == 2  # again when the timer expired ...
+    assert t.ca.pm.error_count == errors  # ... and that expiry counted as no failure
+    assert resets(t.cevents) == [StreamResetEvent(t.aid, 0x0002, (1,))]
+
+
+def test_a_lost_request_counts_against_the_error_counters() -> None:  # §5.1.1
+    t = Two(ON, ON)
+    t.net.link(C1, P1, blackhole=True)
+    t.ca.reconfig().reset_streams((1,), False, True, t.net.now)
+    t.net.poke(t.client)
+    p = t.ca.pm.current()
+    assert p is not None
+    before, rto = (t.ca.pm.error_count, p.error_count), p.rto.rto
+    t.run(rto + 0.001)
+    assert (t.ca.pm.error_count, p.error_count) == (before[0] + 1, before[1] + 1)
+    assert p.rto.rto == 2 * rto  # backed off, as T3-rtx (RFC 9260 §6.3.3)
+    assert len(t.net.packets(chunk=w.ReconfigChunk, src=C1)) == 2

@@ -24,7 +24,8 @@ Decisions:
 - "In progress" (§5.2.2 E2) does not use up the request's sequence number: the
   receiver answers it when the request comes again, which it does when its timer
   expires, or at once when our cumulative TSN ack passes the request's Sender's Last
-  Assigned TSN (the peer then has everything up to it). Data after that TSN on the
+  Assigned TSN (the peer then has everything up to it) if it had not when the answer
+  came (else an answer it keeps giving would be a storm). Data after that TSN on the
   streams cannot arrive before the answer, as our sender holds it back (§5.1.2), so
   the receiver holds nothing for "deferred reset processing".
 - SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1) governs what we accept from the peer;
@@ -98,7 +99,8 @@ class _Request:
     chunk: w.ReconfigChunk
     last_tsn_seq: int = -1  # sender seq of the Sender's Last Assigned TSN
     waiting: dict[int, Request] = field(default_factory=dict)  # request seq -> param
-    in_progress: bool = False
+    in_progress: bool = False  # answered "In progress": the timer's expiry is no failure
+    early: bool = False  # ... and the peer lacked TSNs up to last_tsn_seq: resend when acked
 
 
 def _after(a: int, b: int) -> bool:
@@ -120,7 +122,7 @@ class Reconfig:
         self.max_instreams = assoc.cfg.max_instreams
         self.next_seq = assoc.local_tsn  # §5.1.1: the first request takes our Initial TSN
         self.peer_seq = assoc.peer_tsn  # the next request we expect from the peer
-        self.last_result = PERFORMED  # of the peer's request peer_seq - 1 (E1 retransmission)
+        self.last_result: int | None = None  # of the peer's request peer_seq - 1 (E1)
         self.request: _Request | None = None
         # An outgoing reset waiting for its streams to drain: (streams, response seq,
         # also ask for an incoming reset of these streams).
@@ -214,8 +216,8 @@ class Reconfig:
         """Before each flush: send a waiting reset once its streams drained; resend an
         "In progress" request once the peer must have every TSN up to its last one."""
         r = self.request
-        if r is not None and r.in_progress and self.data.sender.cum_seq >= r.last_tsn_seq:
-            r.in_progress = False
+        if r is not None and r.early and self.data.sender.cum_seq >= r.last_tsn_seq:
+            r.in_progress = r.early = False
             self._transmit(now)
         if self.waiting_out is None or self.request is not None:
             return
@@ -255,7 +257,7 @@ class Reconfig:
             self.pm.path_timeout(p, now, count_assoc=True)
             alt = self.pm.alternate(p.ip)
             p = alt if alt is not None else p
-        r.in_progress = False
+        r.in_progress = r.early = False
         if p is not None:
             self.pm.emit([r.chunk], p)
             self.timers.start(("reconf",), now + p.rto.rto)
@@ -282,10 +284,10 @@ class Reconfig:
         """E1 (§5.2.1 .. §5.2.6): check the sequence number, then process; the result to
         send, or None when the answer is a request of ours instead."""
         seq = p.request_seq
-        if seq == (self.peer_seq - 1) & MASK:  # a retransmission: the same answer again
+        if seq == (self.peer_seq - 1) & MASK and self.last_result is not None:
             if isinstance(p, w.IncomingSsnResetRequestParam) and self._answering == seq:
                 return None  # our Outgoing request answers it, and goes again on its timer
-            return self.last_result
+            return self.last_result  # a retransmission: the same answer again
         if seq != self.peer_seq:
             return BAD_SEQ
         if isinstance(p, w.OutgoingSsnResetRequestParam):
@@ -353,6 +355,7 @@ class Reconfig:
             return  # an answer to nothing outstanding: old or bogus, ignored
         if p.result == IN_PROGRESS:
             r.in_progress = True  # asked again later (module notes)
+            r.early = self.data.sender.cum_seq < r.last_tsn_seq
             return
         del r.waiting[p.response_seq]
         ok = p.result in (PERFORMED, NOTHING_TO_DO)
