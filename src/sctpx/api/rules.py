@@ -11,7 +11,18 @@ from __future__ import annotations
 import errno
 from typing import Any
 
+from . import constants as C
 from .addresses import check_addr, err
+
+
+def check_socket_args(family: int, type: int, proto: int) -> None:
+    """socket(): AF_INET[6], SOCK_STREAM or SOCK_SEQPACKET, SCTP (RFC 6458 §3.1.1, §4.1.1)."""
+    if family not in (C.AF_INET, C.AF_INET6):
+        raise err(errno.EAFNOSUPPORT, f"family {family}")
+    if type not in (C.SOCK_STREAM, C.SOCK_SEQPACKET):
+        raise err(errno.ESOCKTNOSUPPORT, f"type {type}")
+    if proto not in (0, C.IPPROTO_SCTP):
+        raise err(errno.EPROTONOSUPPORT, f"protocol {proto}")
 
 
 def check_peers(addrs: Any, family: int) -> list[tuple[str, int]]:

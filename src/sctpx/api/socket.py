@@ -40,6 +40,7 @@ from .addresses import Bound, check_addr, check_ip
 from .batch import Batch
 from .hub import Hub
 from .options import SCTP_PR_SCTP_TTL, NxtInfo, PrInfo, RcvInfo, SndInfo, Subscriptions
+from .rules import check_socket_args
 
 if TYPE_CHECKING:
     from ..net import Stack
@@ -113,12 +114,7 @@ class socket:
     ) -> None:
         if _backend(backend, stack) == "kernel":
             raise ValueError("a subclass of sctpx.socket is the userspace backend's")
-        if family not in (C.AF_INET, C.AF_INET6):
-            raise _err(errno.EAFNOSUPPORT, f"family {family}")
-        if type not in (C.SOCK_STREAM, C.SOCK_SEQPACKET):
-            raise _err(errno.ESOCKTNOSUPPORT, f"type {type}")
-        if proto not in (0, C.IPPROTO_SCTP):
-            raise _err(errno.EPROTONOSUPPORT, f"protocol {proto}")
+        check_socket_args(family, type, proto)
         self.family = family
         self.type = type
         self.proto = C.IPPROTO_SCTP

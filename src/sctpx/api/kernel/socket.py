@@ -32,7 +32,7 @@ from ...core.events import DataReceived, Event
 from .. import constants as C
 from ..addresses import Bound, check_addr, err
 from ..options import SCTP_PR_SCTP_RTX, SCTP_PR_SCTP_TTL, NxtInfo, PrInfo, RcvInfo, SndInfo
-from ..rules import check_message, check_peers, one_to_one_connect_state
+from ..rules import check_message, check_peers, check_socket_args, one_to_one_connect_state
 from ..socket import _REG_LOCK, _REGISTRY, InProgress
 from ..socket import socket as _BaseSocket
 from . import linux as L
@@ -84,12 +84,7 @@ class KernelSocket(_BaseSocket):
         backend: str | None = None,
         _sock: _socket.socket | None = None,
     ) -> None:
-        if family not in (C.AF_INET, C.AF_INET6):
-            raise err(errno.EAFNOSUPPORT, f"family {family}")
-        if type not in (C.SOCK_STREAM, C.SOCK_SEQPACKET):
-            raise err(errno.ESOCKTNOSUPPORT, f"type {type}")
-        if proto not in (0, C.IPPROTO_SCTP):
-            raise err(errno.EPROTONOSUPPORT, f"protocol {proto}")
+        check_socket_args(family, type, proto)
         if stack is not None:
             raise err(errno.EINVAL, "stack= is the userspace backend's; the kernel has its own")
         self.family, self.type, self.proto = family, type, C.IPPROTO_SCTP
