@@ -104,6 +104,7 @@ class SocketTransport(ABC):
     """Per-address sockets on the stack's loop; subclasses open and parse them."""
 
     name: ClassVar[str]
+    plain: ClassVar[bool] = False  # a received datagram is the SCTP packet, as sent (UDP)
     runs = False  # send_run() may send runs of packets in one system call (UDP offload)
 
     def __init__(self, sink: Sink) -> None:
@@ -280,7 +281,7 @@ class SocketTransport(ABC):
         recvfrom = us.sock.recvfrom
         local = (us.ip, us.port)
         deliver = self._sink._deliver
-        parse = self._parse
+        parse = None if self.plain else self._parse  # UDP: the datagram is the packet
         stats = self._sink.stats
         got = 0
         for _ in range(MAX_READ_PER_WAKEUP):
@@ -295,8 +296,16 @@ class SocketTransport(ABC):
                 us.error_pending = True
                 continue
             got += 1
-            packet, src = parse(us, data, addr)
-            deliver(packet, src, local)
+            if parse is None:
+                deliver(data, (addr[0], addr[1]), local)
+            else:
+                packet, src = parse(us, data, addr)
+                deliver(packet, src, local)
+        return self._count(got)
+
+    def _count(self, got: int) -> int:
+        """The reader's statistics for one wake-up that delivered ``got`` packets."""
+        stats = self._sink.stats
         stats.received += got
         stats.wakeups += 1
         if got > stats.max_batch:

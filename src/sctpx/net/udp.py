@@ -79,6 +79,7 @@ class UdpTransport(SocketTransport):
     """SCTP over UDP (RFC 6951): one UDP socket per local address, on one encapsulation port."""
 
     name = "udp"
+    plain = True
 
     def __init__(
         self,
@@ -171,11 +172,7 @@ class UdpTransport(SocketTransport):
                     continue
             got += 1
             deliver(data, src, local)
-        stats.received += got
-        stats.wakeups += 1
-        if got > stats.max_batch:
-            stats.max_batch = got
-        return got
+        return self._count(got)
 
 
 def enable_offload(us: AddrSocket) -> None:
