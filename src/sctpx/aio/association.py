@@ -231,6 +231,10 @@ class Association:
             raise self._end_error() or oserror(errno.EPIPE, "the association has been shut down")
         if self._closing or self._peer_shutdown:
             raise oserror(errno.EPIPE, "the association is shutting down")
+        self._check_carrier()
+
+    def _check_carrier(self) -> None:
+        """What carries the association is still there (the userspace stack)."""
         if self._stack.closed:
             raise oserror(errno.EBADF, "the SCTP stack is closed")
 

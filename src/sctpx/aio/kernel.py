@@ -322,11 +322,8 @@ class KernelAssociation(Association):
 
     # ----- sending -----
 
-    def _check_sendable(self) -> None:
-        if self._end is not None:
-            raise self._end_error() or oserror(errno.EPIPE, "the association has been shut down")
-        if self._closing or self._peer_shutdown:
-            raise oserror(errno.EPIPE, "the association is shutting down")
+    def _check_carrier(self) -> None:
+        """The kernel socket is ours until the association ends: nothing more to check."""
 
     def send(
         self,
@@ -398,7 +395,8 @@ class KernelAssociation(Association):
     # ----- control -----
 
     def abort(self, reason: bytes = b"") -> None:
-        """ABORT now (SO_LINGER 0 and close); queued data is dropped. Idempotent.
+        """ABORT now (SO_LINGER 0 and close, RFC 6458 §8.1.4; RFC 9260 §9.1); queued data
+        is dropped. Idempotent.
 
         ``reason`` is not sent: the kernel's ABORT on close carries no user cause.
         """
@@ -409,8 +407,9 @@ class KernelAssociation(Association):
         self._lost(errno.ECONNABORTED)  # closes the socket: the kernel sends the ABORT
 
     async def close(self, timeout: float | None = DEFAULT_CLOSE_TIMEOUT) -> None:
-        """Graceful SHUTDOWN: our queue goes to the kernel, which delivers it, then
-        ``shutdown(SHUT_WR)``; returns at the end. Aborts after ``timeout`` or if cancelled."""
+        """Graceful SHUTDOWN (RFC 9260 §9.2, RFC 6458 §4.1.7): our queue goes to the kernel,
+        which delivers it, then ``shutdown(SHUT_WR)``; returns at the end. Aborts after
+        ``timeout`` or if cancelled."""
         if self._end is not None:
             return
         first = not self._closing
