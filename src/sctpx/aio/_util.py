@@ -49,12 +49,3 @@ def oserror(code: int, message: str) -> OSError:
 def from_usage(e: UsageError) -> OSError:
     """The core's UsageError as the plain OSError subclass its errno stands for."""
     return oserror(e.errno or errno.EINVAL, str(e.strerror))
-
-
-def resolve_backend(backend: str | None, stack: object) -> str:
-    """``backend``, else ``$SCTPX_BACKEND``, else "user"; a given ``stack`` means the user's."""
-    if backend is None:
-        backend = "user" if stack is not None else os.environ.get("SCTPX_BACKEND") or "user"
-    if backend not in ("user", "kernel"):
-        raise ValueError(f"backend must be 'user' or 'kernel', not {backend!r}")
-    return backend

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ..api.rules import choose_backend as resolve_backend
 from ..core import (
     AssocChange,
     AssocChangeState,
@@ -30,7 +31,7 @@ from ..core.reconfig import Reconfig
 from ..net import Stack
 from . import _stacks
 from ._router import Router
-from ._util import Signal, from_usage, oserror, resolve_backend
+from ._util import Signal, from_usage, oserror
 
 if TYPE_CHECKING:
     from ..core.association import Association as CoreAssociation

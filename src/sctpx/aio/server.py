@@ -9,11 +9,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
+from ..api.rules import choose_backend as resolve_backend
 from ..core import AssocChange, Config, UsageError
 from ..net import Stack
 from . import _stacks
 from ._router import Router
-from ._util import oserror, resolve_backend
+from ._util import oserror
 from .association import Association
 
 log = logging.getLogger("sctpx.aio")

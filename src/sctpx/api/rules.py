@@ -9,10 +9,20 @@ ERR-07: the descriptor first, then the arguments, then the state).
 from __future__ import annotations
 
 import errno
+import os
 from typing import Any
 
 from . import constants as C
 from .addresses import check_addr, err
+
+
+def choose_backend(backend: str | None, stack: object) -> str:
+    """``backend``, else $SCTPX_BACKEND, else "user"; a given ``stack`` means the user's."""
+    if backend is None:
+        backend = "user" if stack is not None else os.environ.get("SCTPX_BACKEND") or "user"
+    if backend not in ("user", "kernel"):
+        raise ValueError(f"backend must be 'user' or 'kernel', not {backend!r}")
+    return backend
 
 
 def check_socket_args(family: int, type: int, proto: int) -> None:

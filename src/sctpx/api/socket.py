@@ -41,6 +41,7 @@ from .batch import Batch
 from .hub import Hub
 from .options import SCTP_PR_SCTP_TTL, NxtInfo, PrInfo, RcvInfo, SndInfo, Subscriptions
 from .rules import check_socket_args
+from .rules import choose_backend as _backend
 
 if TYPE_CHECKING:
     from ..net import Stack
@@ -77,15 +78,6 @@ class InProgress(BlockingIOError):
     def __init__(self, assoc_id: int) -> None:
         super().__init__(errno.EINPROGRESS, "Operation now in progress")
         self.assoc_id = assoc_id
-
-
-def _backend(backend: str | None, stack: object) -> str:
-    """``backend``, else $SCTPX_BACKEND, else "user"; a socket given a ``stack`` is the user's."""
-    if backend is None:
-        backend = "user" if stack is not None else os.environ.get("SCTPX_BACKEND") or "user"
-    if backend not in ("user", "kernel"):
-        raise ValueError(f"backend must be 'user' or 'kernel', not {backend!r}")
-    return backend
 
 
 class socket:
