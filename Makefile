@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # System packages the tests use, installed when missing and running as root.
-SYSPKGS := tshark iptables iproute2 libusrsctp-examples
+SYSPKGS := tshark iptables iproute2 libusrsctp-examples libusrsctp-dev gcc
 sysdeps:
 	@missing=""; for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
