@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
+
+from .errors import UsageError, einval
 
 
 @dataclass(slots=True)
@@ -82,3 +85,23 @@ class Config:
         if self.max_init_timeo > 0:
             return min(self.max_init_timeo, self.rto_max)
         return self.rto_max
+
+
+def check_config(cfg: Config) -> None:
+    """EINVAL for settings that would put an invalid field on the wire (INIT-02)."""
+    if not (1 <= cfg.num_ostreams <= 65535 and 1 <= cfg.max_instreams <= 65535):
+        raise einval("stream counts must be 1..65535")
+    if not 1500 <= cfg.a_rwnd <= 0xFFFFFFFF:
+        raise einval("a_rwnd must be at least 1500 (RFC 9260 §3.3.2)")
+    if cfg.init_stagger < 0 or cfg.max_init_retransmits < 0 or cfg.max_init_timeo < 0:
+        raise einval("init_stagger, max_init_retransmits and max_init_timeo must be >= 0")
+    if not 0 < cfg.rto_min <= cfg.rto_initial <= cfg.rto_max:
+        raise einval("need 0 < rto_min <= rto_initial <= rto_max")
+    if not 0 <= cfg.sack_delay <= 0.5:
+        raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
+    if cfg.interleaving:  # INIT-08: never announce what we cannot do
+        raise UsageError(errno.EOPNOTSUPP, "user message interleaving (I-DATA) is not built yet")
+    if cfg.pd_point < 0:
+        raise einval("pd_point must be >= 0")
+    if cfg.mtu < 576 or cfg.max_burst < 1:
+        raise einval("mtu must be >= 576 and max_burst >= 1")

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import wire as w
 from .association import Association
-from .config import Config
+from .config import Config, check_config
 from .context import EndpointContext
 from .cookie import CookieJar, CookieState
 from .errors import UsageError, einval
@@ -57,7 +57,7 @@ class Endpoint:
             raise einval(f"port {port} out of range")
         addrs = _checked_addresses(addresses)
         cfg = config or Config()
-        _check_config(cfg)
+        check_config(cfg)
         rng = rng or _SYSTEM_RANDOM
         self.ctx = EndpointContext(
             port, addrs, udp_port, cfg, rng, CookieJar(rng, cfg.cookie_secret_life, now)
@@ -121,7 +121,7 @@ class Endpoint:
             cfg = replace(self.ctx.cfg, **options)
         except TypeError as e:
             raise einval(f"unknown option: {e}") from None
-        _check_config(cfg)
+        check_config(cfg)
         assoc = Association(self.ctx, self._new_id(), cfg, peer_port)
         assoc.connect(ips, now)
         self._register(assoc)
@@ -490,26 +490,6 @@ class Endpoint:
         if self._by_tag.get(old[2]) is a:
             del self._by_tag[old[2]]
         self.ctx.tags_in_use.discard(old[2])
-
-
-def _check_config(cfg: Config) -> None:
-    """EINVAL for settings that would put an invalid field on the wire (INIT-02)."""
-    if not (1 <= cfg.num_ostreams <= 65535 and 1 <= cfg.max_instreams <= 65535):
-        raise einval("stream counts must be 1..65535")
-    if not 1500 <= cfg.a_rwnd <= 0xFFFFFFFF:
-        raise einval("a_rwnd must be at least 1500 (RFC 9260 §3.3.2)")
-    if cfg.init_stagger < 0 or cfg.max_init_retransmits < 0 or cfg.max_init_timeo < 0:
-        raise einval("init_stagger, max_init_retransmits and max_init_timeo must be >= 0")
-    if not 0 < cfg.rto_min <= cfg.rto_initial <= cfg.rto_max:
-        raise einval("need 0 < rto_min <= rto_initial <= rto_max")
-    if not 0 <= cfg.sack_delay <= 0.5:
-        raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
-    if cfg.interleaving:  # INIT-08: never announce what we cannot do
-        raise UsageError(errno.EOPNOTSUPP, "user message interleaving (I-DATA) is not built yet")
-    if cfg.pd_point < 0:
-        raise einval("pd_point must be >= 0")
-    if cfg.mtu < 576 or cfg.max_burst < 1:
-        raise einval("mtu must be >= 576 and max_burst >= 1")
 
 
 def _checked_addresses(addresses: list[str]) -> list[str]:
