@@ -312,6 +312,17 @@ class DataPath:
         if first:
             self.pm.emit(first, p)
 
+    def restart_tsns(self, local_tsn: int, peer_tsn: int) -> None:
+        """RFC 6525 §5.1.4 / §5.2.4 (SSN/TSN Reset): our next TSN is ``local_tsn``, the peer's
+        numbering starts again at ``peer_tsn`` (our cumulative TSN ack point becomes
+        ``peer_tsn - 1``) and every stream restarts at SSN 0 both ways. The caller makes
+        sure nothing is outstanding (UsageError EBUSY otherwise, and nothing changes)."""
+        self.sender.restart(local_tsn)
+        self.receiver.restart(peer_tsn)
+        self._rtx_dst = None
+        self._fast_rtx_now = False
+        self.deliver()  # a partial delivery it ended is reported now
+
     # ----- the end -----
 
     def fail_all(self, error: int) -> None:

@@ -404,6 +404,32 @@ class Receiver:
             if sid in self._held_ssn:
                 self._release(sid)
 
+    def restart(self, peer_initial_tsn: int) -> None:
+        """RFC 6525 §5.2.4 (SSN/TSN Reset): behave as if the cumulative TSN ack point were
+        ``peer_initial_tsn - 1``, with every inbound stream at SSN 0. Fragments and messages
+        held for their turn are dropped; complete messages already due still go out, and a
+        partial delivery in progress ends (reported as aborted)."""
+        tmap = self._map
+        self._map = TsnMap(peer_initial_tsn, max_gap_blocks=tmap.max_gap_blocks,
+                           max_dups=tmap.max_dups)  # fmt: skip
+        dropped = self.reassembly_bytes
+        self.stats.discarded_partials += len(self._by_first)
+        for held in self._held_ssn.values():
+            for m in held.values():
+                dropped += len(m.data)
+                self.stats.discarded_messages += 1
+        self.buffered -= dropped
+        self._by_first.clear()
+        self._by_last.clear()
+        self._frag_data.clear()
+        self._first_heap.clear()
+        self._next_ssn.clear()
+        self._held_ssn.clear()
+        pd = self._pd
+        if pd is not None:
+            self._pd = None
+            self._pd_aborted.append((pd.sid, pd.ssn))
+
     def _delivered_in_order(self, sid: int, ssn: int) -> None:
         """§6.6: ``ssn`` of ``sid`` went out; expect the next, release what is then in order."""
         self._next_ssn[sid] = (ssn + 1) & SSN_MASK

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from .. import wire as w
 from .cc import CongestionControl, Rfc9260
 from .config import Config
-from .errors import einval
+from .errors import UsageError, einval
 from .path import Path
 
 MASK = 0xFFFFFFFF
@@ -173,13 +173,22 @@ class Sender:
             msg.chunks_left = 1
             self.pending.append(OutChunk(msg, u | w.FLAG_BEGIN | w.FLAG_END, 0, n, chunk_size(n)))
         else:
-            starts = range(0, n, payload)
-            msg.chunks_left = len(starts)
-            for i in starts:
-                end = min(n, i + payload)
-                flags = u | (w.FLAG_BEGIN if i == 0 else 0) | (w.FLAG_END if end == n else 0)
-                self.pending.append(OutChunk(msg, flags, i, end, chunk_size(end - i)))
+            self.pending.extend(self._fragments(msg, payload))
         self.queued_bytes += n
+
+    @staticmethod
+    def _fragments(msg: OutMessage, payload: int) -> list[OutChunk]:
+        """§6.9: ``msg`` cut into chunks of ``payload`` bytes; sets its chunks_left."""
+        u = w.FLAG_UNORDERED if msg.unordered else 0
+        n = len(msg.data)
+        starts = range(0, n, payload)
+        msg.chunks_left = len(starts)
+        out = []
+        for i in starts:
+            end = min(n, i + payload)
+            flags = u | (w.FLAG_BEGIN if i == 0 else 0) | (w.FLAG_END if end == n else 0)
+            out.append(OutChunk(msg, flags, i, end, chunk_size(end - i)))
+        return out
 
     @property
     def idle(self) -> bool:
@@ -266,6 +275,45 @@ class Sender:
             out.append(c.data)
         self.peer_rwnd = max(0, rwnd)  # §6.1: what we sent shrinks it until the next SACK
         return out
+
+    def restart(self, initial_tsn: int) -> None:
+        """RFC 6525 §5.1.4 / §5.2.4 (SSN/TSN Reset): TSNs start again at ``initial_tsn`` and
+        every stream at SSN 0. Nothing may be outstanding (UsageError EBUSY otherwise).
+
+        Messages still queued go out under the new numbering. Decision: one that had begun
+        (its first fragments sent and acknowledged) is sent again whole, from its first
+        byte: the peer drops its reassembly state at the reset, so the rest alone could
+        never complete, and sending it again delivers it exactly once.
+        """
+        if self.outstanding:
+            raise UsageError(errno.EBUSY, "TSN reset with data outstanding")
+        self.initial_tsn = initial_tsn & MASK
+        self.next_seq = 0
+        self.cum_seq = self.adv_seq = self._highest_gap = -1
+        self.rtx_heap.clear()
+        self.fast_recovery_exit = None
+        self.forward_tsn_due = False
+        self.abandoned_streams.clear()
+        self.next_ssn.clear()
+        begun = [c for c in self.pending if c.msg.sent]
+        if begun:
+            for m in {id(c.msg): c.msg for c in begun}.values():
+                self._refragment(m)
+
+    def _refragment(self, m: OutMessage) -> None:
+        """Put ``m`` back in the queue whole, unsent, where its rest was (restart)."""
+        rest = [c for c in self.pending if c.msg is m]
+        at = next(i for i, c in enumerate(self.pending) if c.msg is m)
+        for c in rest:
+            self.pending.remove(c)
+            self.queued_bytes -= c.end - c.begin
+        payload = max(c.end - c.begin for c in rest)
+        m.sent = False
+        m.ssn = 0 if m.unordered else -1
+        chunks = self._fragments(m, payload)
+        for i, c in enumerate(chunks):
+            self.pending.insert(at + i, c)
+        self.queued_bytes += len(m.data)
 
     def reset_streams(self, streams: tuple[int, ...]) -> None:
         """RFC 6525 §5.1.2: after a performed reset the streams (none: all) start at SSN 0."""
