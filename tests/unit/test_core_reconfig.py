@@ -13,7 +13,13 @@ import pytest
 from sctpx import wire as w
 from sctpx.core import Config, Endpoint, Event, State, UsageError
 from sctpx.core.association import Association
-from sctpx.core.events import DataReceived, SendFailed, StreamChangeEvent, StreamResetEvent
+from sctpx.core.events import (
+    AssocResetEvent,
+    DataReceived,
+    SendFailed,
+    StreamChangeEvent,
+    StreamResetEvent,
+)
 from sctpx.core.handshake import RE_CONFIG
 from sctpx.sim import ANY, Network
 
@@ -165,13 +171,6 @@ def test_in_progress_until_the_last_assigned_tsn_arrived() -> None:  # §5.2.2 E
     assert resets(t.sevents) == [StreamResetEvent(t.sa.id, 0x0001, (1,))]
 
 
-def test_ssn_tsn_reset_and_add_incoming_are_denied() -> None:  # module decision
-    t = Two(ON, Config(stream_reset=0x07))
-    s = _seq(t)
-    assert t.feed(w.SsnTsnResetRequestParam(s)) == [w.ReconfigResponseParam(s, 2)]
-    assert t.feed(w.AddIncomingStreamsRequestParam(s + 1, 2)) == [w.ReconfigResponseParam(s + 1, 2)]
-
-
 def test_peer_adds_outgoing_streams() -> None:  # §5.2.5
     t = Two(ON, ON)
     n = t.sa.inbound_streams
@@ -283,3 +282,258 @@ def test_a_lost_request_counts_against_the_error_counters() -> None:  # §5.1.1
     assert (t.ca.pm.error_count, p.error_count) == (before[0] + 1, before[1] + 1)
     assert p.rto.rto == 2 * rto  # backed off, as T3-rtx (RFC 9260 §6.3.3)
     assert len(t.net.packets(chunk=w.ReconfigChunk, src=C1)) == 2
+
+
+# ----- SSN/TSN Reset (RFC 6525 §5.1.4, §5.2.4) -----
+
+ALL = Config(stream_reset=0x07)
+
+
+def assoc_resets(evs: list[Event]) -> list[AssocResetEvent]:
+    return [e for e in evs if isinstance(e, AssocResetEvent)]
+
+
+def _send_and_settle(t: Two, ep: Endpoint, aid: int, *msgs: tuple[bytes, int]) -> None:
+    for data, stream in msgs:
+        ep.send(aid, data, t.net.now, stream=stream)
+    t.net.poke(ep)
+    t.run(0.5)
+
+
+def test_peer_ssn_tsn_reset_performed() -> None:  # §5.2.4 G1-G6
+    t = Two(ON, ALL)
+    _send_and_settle(t, t.server, t.sa.id, (b"s0", 1), (b"s1", 1))
+    _send_and_settle(t, t.client, t.aid, (b"c0", 1))
+    s, r = t.sa.data.sender, t.sa.data.receiver  # type: ignore[union-attr]
+    g2 = s.tsn(s.next_seq)  # the highest TSN the server sent, plus one
+    g1 = (r.cum_tsn + 1 + (1 << 31)) & 0xFFFFFFFF  # smallest not acknowledged, plus 2**31
+    out = t.feed(w.SsnTsnResetRequestParam(_seq(t)))
+    assert out == [w.ReconfigResponseParam(_seq(t), 1, g2, g1)]
+    assert assoc_resets(t.sevents) == [AssocResetEvent(t.sa.id, 0, g2, g1)]
+    s, r = t.sa.data.sender, t.sa.data.receiver  # type: ignore[union-attr]
+    assert r.cum_tsn == (g1 - 1) & 0xFFFFFFFF and s.tsn(s.next_seq) == g2
+    assert r.next_ssn(1) == 0  # G5, both ways
+    # E1: a retransmission gets the same answer, TSNs and all, and resets nothing again.
+    assert t.feed(w.SsnTsnResetRequestParam(_seq(t))) == out
+    assert len(assoc_resets(t.sevents)) == 1
+    # The server's next message takes TSN G2 and SSN 0.
+    t.server.send(t.sa.id, b"after", t.net.now, stream=1)
+    t.net.poke(t.server)
+    t.run(0.001)
+    [rec] = [x for x in t.net.packets(chunk=w.DataChunk, src=P1)][-1:]
+    [d] = [c for c in w.decode_packet(rec.data).chunks if isinstance(c, w.DataChunk)]
+    assert (d.tsn, d.ssn, d.user_data) == (g2, 0, b"after")
+
+
+def test_peer_ssn_tsn_reset_denied_unless_enabled() -> None:  # §6.3.1
+    t = Two(ON, Config(stream_reset=0x05))
+    r = t.sa.data.receiver  # type: ignore[union-attr]
+    cum = r.cum_tsn
+    assert t.feed(w.SsnTsnResetRequestParam(_seq(t))) == [w.ReconfigResponseParam(_seq(t), 2)]
+    assert assoc_resets(t.sevents) == [] and r.cum_tsn == cum
+
+
+def test_peer_ssn_tsn_reset_in_progress_while_our_data_is_outstanding() -> None:  # §5.2.4
+    t = Two(ON, ALL)
+    t.net.link(P1, C1, blackhole=True)  # the server's data is not acknowledged yet
+    t.server.send(t.sa.id, b"in flight", t.net.now, stream=1)
+    t.net.poke(t.server)
+    t.run(0.001)
+    assert t.sa.data.sender.outstanding  # type: ignore[union-attr]
+    out = t.feed(w.SsnTsnResetRequestParam(_seq(t)))
+    assert out == [w.ReconfigResponseParam(_seq(t), 6)]  # In progress
+    t.server.send(t.sa.id, b"later", t.net.now, stream=2)  # waits: no new TSNs meanwhile
+    assert [m[0] for m in t.sa.data.held] == [b"later"]  # type: ignore[union-attr]
+    with pytest.raises(UsageError) as e:  # and the server asks nothing of its own meanwhile
+        t.sa.reconfig().add_streams(1, 0, t.net.now)
+    assert e.value.errno == errno.EINPROGRESS
+    t.net.link(P1, C1, blackhole=False)
+    t.run(5)  # T3 sends it again, the client acknowledges it
+    assert not t.sa.data.sender.outstanding  # type: ignore[union-attr]
+    s = t.sa.data.sender  # type: ignore[union-attr]
+    g2 = s.tsn(s.next_seq)
+    [ans] = t.feed(w.SsnTsnResetRequestParam(_seq(t)))  # the request again: performed
+    assert isinstance(ans, w.ReconfigResponseParam) and ans.result == 1
+    assert ans.sender_next_tsn == g2
+    assert t.sa.data.held == []  # type: ignore[union-attr]
+    t.run(0.5)
+    got = [e for e in t.cevents if isinstance(e, DataReceived)]
+    assert [(e.data, e.tsn) for e in got][-1] == (b"later", g2)
+
+
+def test_peer_ssn_tsn_reset_while_our_request_is_outstanding() -> None:  # result 4
+    t = Two(ON, ALL)
+    t.net.link(P1, C1, blackhole=True)
+    t.sa.reconfig().add_streams(1, 0, t.net.now)
+    t.net.poke(t.server)
+    assert t.feed(w.SsnTsnResetRequestParam(_seq(t))) == [w.ReconfigResponseParam(_seq(t), 4)]
+
+
+def _reset_pair() -> Two:
+    t = Two(ALL, ALL)
+    _send_and_settle(t, t.client, t.aid, (b"a", 1), (b"b", 1))
+    _send_and_settle(t, t.server, t.sa.id, (b"x", 2))
+    return t
+
+
+def test_we_reset_the_association() -> None:  # §5.1.4, §6.3.3
+    t = _reset_pair()
+    t.ca.reconfig().reset_assoc(t.net.now)
+    t.client.send(t.aid, b"c", t.net.now, stream=1)  # after the call: waits for the answer
+    t.net.poke(t.client)
+    t.run(0.5)
+    [mine] = assoc_resets(t.cevents)
+    [theirs] = assoc_resets(t.sevents)
+    assert mine.flags == theirs.flags == 0
+    assert (mine.local_tsn, mine.remote_tsn) == (theirs.remote_tsn, theirs.local_tsn)
+    got = [e for e in t.sevents if isinstance(e, DataReceived)]
+    assert [(e.data, e.ssn) for e in got] == [(b"a", 0), (b"b", 1), (b"c", 0)]
+    assert got[-1].tsn == mine.local_tsn  # the first TSN of the new numbering
+    _send_and_settle(t, t.server, t.sa.id, (b"y", 2))
+    back = [e for e in t.cevents if isinstance(e, DataReceived)]
+    assert [(e.data, e.ssn, e.tsn) for e in back][-1] == (b"y", 0, mine.remote_tsn)
+
+
+def test_reset_assoc_waits_for_data_in_flight() -> None:  # module decision (§5.1.4, G4)
+    t = _reset_pair()
+    t.client.send(t.aid, b"queued", t.net.now, stream=3)
+    t.ca.reconfig().reset_assoc(t.net.now)  # no error: the request waits for it
+    assert t.ca.reconfig().request is None
+    t.net.poke(t.client)
+    t.run(0.5)
+    [ev] = assoc_resets(t.cevents)
+    assert ev.flags == 0
+    got = [e for e in t.sevents if isinstance(e, DataReceived)]
+    assert got[-1].data == b"queued" and got[-1].tsn != ev.local_tsn  # under the old TSNs
+
+
+def test_reset_assoc_denied() -> None:  # §5.1.4, §6.1.2 SCTP_ASSOC_RESET_DENIED
+    t = Two(ALL, ON)
+    s = t.ca.data.sender  # type: ignore[union-attr]
+    before = s.tsn(s.next_seq)
+    t.ca.reconfig().reset_assoc(t.net.now)
+    t.client.send(t.aid, b"held", t.net.now, stream=1)
+    t.net.poke(t.client)
+    t.run(0.5)
+    [ev] = assoc_resets(t.cevents)
+    assert ev.flags == 0x0004 and ev.local_tsn == before
+    assert assoc_resets(t.sevents) == []
+    got = [e for e in t.sevents if isinstance(e, DataReceived)]
+    assert [(e.data, e.tsn) for e in got] == [(b"held", before)]  # released, old numbering
+
+
+def test_reset_assoc_errors() -> None:
+    t = Two(ALL, ALL)
+    r = t.ca.reconfig()
+    r.reset_assoc(t.net.now)
+    for call in (lambda: r.reset_assoc(t.net.now), lambda: r.add_streams(1, 0, t.net.now),
+                 lambda: r.reset_streams((1,), False, True, t.net.now)):  # fmt: skip
+        with pytest.raises(UsageError) as e:
+            call()
+        assert e.value.errno == errno.EINPROGRESS
+    t.net.poke(t.client)
+    t.run(0.5)
+    assert len(assoc_resets(t.cevents)) == 1
+    with pytest.raises(UsageError) as e:  # §5.1.4: one per 30 seconds
+        r.reset_assoc(t.net.now)
+    assert e.value.errno == errno.EAGAIN
+    t.run(30)
+    r.reset_assoc(t.net.now)
+    t.net.poke(t.client)
+    t.run(0.5)
+    assert len(assoc_resets(t.cevents)) == 2
+
+
+def test_reset_assoc_eopnotsupp_without_reconfig() -> None:  # RFC 6525 §6.3.3, module notes
+    t = Two(Config(reconfig=False), ALL)
+    with pytest.raises(UsageError) as e:
+        t.ca.reconfig().reset_assoc(t.net.now)
+    assert e.value.errno == errno.EOPNOTSUPP
+
+
+# ----- Add Incoming Streams (RFC 6525 §5.1.6, §5.2.6) -----
+
+
+def test_peer_adds_incoming_streams() -> None:  # §5.2.6
+    t = Two(ON, ON)
+    n, i = t.sa.outbound_streams, t.sa.inbound_streams
+    out = t.feed(w.AddIncomingStreamsRequestParam(_seq(t), 3))
+    assert out == [w.ReconfigResponseParam(_seq(t), 1)]
+    assert t.sa.outbound_streams == t.sa.data.sender.outbound_streams == n + 3  # type: ignore[union-attr]
+    ev = [e for e in t.sevents if isinstance(e, StreamChangeEvent)]
+    assert ev == [StreamChangeEvent(t.sa.id, 0, i, n + 3)]
+    t.server.send(t.sa.id, b"new stream", t.net.now, stream=n + 2)  # accepted now
+
+
+def test_peer_adds_incoming_streams_denied() -> None:  # §6.3.1; and beyond 65535
+    t = Two(ON, Config(stream_reset=0x03))
+    n = t.sa.outbound_streams
+    assert t.feed(w.AddIncomingStreamsRequestParam(_seq(t), 3)) == [
+        w.ReconfigResponseParam(_seq(t), 2)
+    ]
+    t2 = Two(ON, ON)
+    big = 65536 - t2.sa.outbound_streams
+    assert t2.feed(w.AddIncomingStreamsRequestParam(_seq(t2), big)) == [
+        w.ReconfigResponseParam(_seq(t2), 2)
+    ]
+    assert t.sa.outbound_streams == n
+    assert [e for e in t.sevents + t2.sevents if isinstance(e, StreamChangeEvent)] == []
+
+
+def test_we_add_incoming_streams() -> None:  # §5.1.6
+    t = Two(ON, ON)
+    i, o = t.ca.inbound_streams, t.sa.outbound_streams
+    t.ca.reconfig().add_streams(0, 2, t.net.now)
+    t.net.poke(t.client)
+    t.run(0.1)
+    assert t.ca.inbound_streams == i + 2 and t.sa.outbound_streams == o + 2
+    assert [e for e in t.cevents if isinstance(e, StreamChangeEvent)] == [
+        StreamChangeEvent(t.aid, 0, i + 2, t.ca.outbound_streams)
+    ]
+    assert [e for e in t.sevents if isinstance(e, StreamChangeEvent)] == [
+        StreamChangeEvent(t.sa.id, 0, t.sa.inbound_streams, o + 2)
+    ]
+    _send_and_settle(t, t.server, t.sa.id, (b"on a new stream", o + 1))
+    got = [e for e in t.cevents if isinstance(e, DataReceived)]
+    assert [(e.stream_id, e.data) for e in got] == [(o + 1, b"on a new stream")]
+
+
+def test_we_add_incoming_streams_denied_takes_them_back() -> None:  # §5.1.6
+    t = Two(ON, Config(stream_reset=0x01))
+    i = t.ca.inbound_streams
+    t.ca.reconfig().add_streams(0, 2, t.net.now)
+    assert t.ca.data.receiver.inbound_streams == i + 2  # type: ignore[union-attr]
+    t.net.poke(t.client)
+    t.run(0.1)
+    assert t.ca.inbound_streams == t.ca.data.receiver.inbound_streams == i  # type: ignore[union-attr]
+    assert [e for e in t.cevents if isinstance(e, StreamChangeEvent)] == [
+        StreamChangeEvent(t.aid, 0x0004, i, t.ca.outbound_streams)  # SCTP_STREAM_CHANGE_DENIED
+    ]
+
+
+def test_we_add_both_in_one_chunk() -> None:  # §3.1 (case 7)
+    t = Two(ON, ON)
+    i, o = t.ca.inbound_streams, t.ca.outbound_streams
+    t.ca.reconfig().add_streams(1, 4, t.net.now)
+    t.net.poke(t.client)
+    t.run(0.1)
+    [rec] = t.net.packets(chunk=w.ReconfigChunk, src=C1)
+    [c] = [c for c in w.decode_packet(rec.data).chunks if isinstance(c, w.ReconfigChunk)]
+    assert [type(p) for p in c.params] == [w.AddOutgoingStreamsRequestParam,
+                                           w.AddIncomingStreamsRequestParam]  # fmt: skip
+    assert (t.ca.inbound_streams, t.ca.outbound_streams) == (i + 4, o + 1)
+    assert (t.sa.inbound_streams, t.sa.outbound_streams) == (o + 1, i + 4)
+    assert [e for e in t.cevents if isinstance(e, StreamChangeEvent)][-1] == StreamChangeEvent(
+        t.aid, 0, i + 4, o + 1
+    )
+
+
+def test_add_streams_argument_errors() -> None:
+    t = Two(ON, ON)
+    r = t.ca.reconfig()
+    o, i = t.ca.outbound_streams, t.ca.inbound_streams
+    for out, inc in ((0, 0), (-1, 2), (2, -1), (65536 - o, 0), (0, 65536 - i)):
+        with pytest.raises(UsageError) as e:
+            r.add_streams(out, inc, t.net.now)
+        assert e.value.errno == errno.EINVAL
+    assert r.request is None and t.ca.data.receiver.inbound_streams == i  # type: ignore[union-attr]

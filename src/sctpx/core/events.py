@@ -141,6 +141,8 @@ STREAM_RESET_INCOMING_SSN = 0x0001
 STREAM_RESET_OUTGOING_SSN = 0x0002
 STREAM_RESET_DENIED = 0x0004
 STREAM_RESET_FAILED = 0x0008
+ASSOC_RESET_DENIED = 0x0004
+ASSOC_RESET_FAILED = 0x0008
 STREAM_CHANGE_DENIED = 0x0004
 STREAM_CHANGE_FAILED = 0x0008
 
@@ -167,6 +169,19 @@ class StreamChangeEvent:
     outbound_streams: int
 
 
+@dataclass(frozen=True, slots=True)
+class AssocResetEvent:
+    """The association's TSNs and SSNs were reset, or a reset we asked for was refused
+    (RFC 6525 §6.1.2 SCTP_ASSOC_RESET_EVENT). ``local_tsn`` is the next TSN we send,
+    ``remote_tsn`` the next one we expect from the peer (after the reset; the current ones
+    when ``flags`` has DENIED / FAILED and nothing was reset)."""
+
+    assoc_id: int
+    flags: int
+    local_tsn: int
+    remote_tsn: int
+
+
 Event = (
     AssocChange
     | PeerAddrChange
@@ -179,4 +194,5 @@ Event = (
     | PartialDeliveryAborted
     | StreamResetEvent
     | StreamChangeEvent
+    | AssocResetEvent
 )

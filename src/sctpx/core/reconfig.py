@@ -1,17 +1,18 @@
-"""Stream reconfiguration (RFC 6525): resetting streams and adding streams.
+"""Stream reconfiguration (RFC 6525): resetting streams, resetting the association's
+TSNs, adding streams.
 
 The association hands every RE-CONFIG chunk here and asks, per user message,
-whether a stream being reset holds it back; the rest lives in this module.
+whether a reset in progress holds it back; the rest lives in this module.
 
-What is done, by request type (RFC 6525 §4):
+What is done, by request type (RFC 6525 §4), all sent and answered:
 
-- Outgoing SSN Reset Request (§5.1.2, §5.2.2): sent and answered.
-- Incoming SSN Reset Request (§5.1.3, §5.2.3): sent and answered; the answer to one
-  is our Outgoing SSN Reset Request carrying its sequence number.
-- Add Outgoing Streams Request (§5.1.5, §5.2.5): sent and answered.
-- Add Incoming Streams Request (§5.1.6, §5.2.6) and SSN/TSN Reset Request (§5.1.4,
-  §5.2.4): never sent; answered "Denied" (decision: a reset of the whole association's
-  TSNs touches every queue of the data path, and RFC 6525 lets a receiver deny it).
+- Outgoing SSN Reset Request (§5.1.2, §5.2.2).
+- Incoming SSN Reset Request (§5.1.3, §5.2.3); the answer to one is our Outgoing SSN
+  Reset Request carrying its sequence number.
+- SSN/TSN Reset Request (§5.1.4, §5.2.4): SCTP_RESET_ASSOC.
+- Add Outgoing Streams Request (§5.1.5, §5.2.5) and Add Incoming Streams Request (§5.1.6,
+  §5.2.6): SCTP_ADD_STREAMS; both in one chunk when both counts are given (§3.1), each
+  answered and reported (SCTP_STREAM_CHANGE_EVENT) on its own.
 
 Decisions:
 
@@ -28,8 +29,30 @@ Decisions:
   came (else an answer it keeps giving would be a storm). Data after that TSN on the
   streams cannot arrive before the answer, as our sender holds it back (§5.1.2), so
   the receiver holds nothing for "deferred reset processing".
+- SSN/TSN reset, our request (§5.1.4): SCTP_RESET_ASSOC with data queued or in flight
+  is no error: from the call on every new message waits here, and the request leaves
+  once what was queued before has been sent and acknowledged (else the peer's G4, which
+  skips every TSN of ours it lacks, would lose it). Nothing is sent from then until the
+  answer; on "Performed" the data path restarts at the answer's TSNs and the waiting
+  messages go, from SSN 0. §5.1.4's "only one SSN/TSN Reset Request SHOULD be sent
+  within 30 seconds" is kept: a second SCTP_RESET_ASSOC sooner is EAGAIN.
+- SSN/TSN reset, the peer's (§5.2.4): performed only with none of our data outstanding
+  (G3 counts it all acknowledged: it would be lost); else "In progress", and our new
+  messages wait here so that what is in flight drains and the request, sent again on
+  the peer's timer, is performed. G1 (the peer's next TSN: the smallest we have not
+  acknowledged plus 2**31) and G2 (ours: the highest sent plus one) go in the answer,
+  which is given again, the same, to a retransmitted request (E1). Known window: data
+  we send after performing, reaching the peer before the answer (lost, reordered), is
+  taken by the peer under its old numbering; RFC 6525 has no guard for it, nor do we.
+- Add Incoming Streams, our request (§5.1.6): our receiver accepts the new streams as
+  soon as the request leaves (the peer may send on them right after performing, before
+  its answer reaches us); counted and reported when "Performed", taken back otherwise.
+  The peer's (§5.2.6): our outbound streams grow at once, new ones at SSN 0.
 - SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1) governs what we accept from the peer;
   what it does not enable is denied. The default, as RFC 6525 says: deny everything.
+  Sending a request needs only the peer's RE-CONFIG support (EOPNOTSUPP without it, as
+  FreeBSD; Linux says ENOPROTOOPT and also wants the local bit: we do not, as the bits
+  say what the peer may ask of us).
 
 Timer key: ``("reconf",)``: the request's retransmission timer (§5.1.1: the RTO of
 its path; each expiry counts against the path's and the association's error counters).
@@ -45,12 +68,15 @@ from .. import wire as w
 from .datapath import DataPath
 from .errors import UsageError, einval
 from .events import (
+    ASSOC_RESET_DENIED,
+    ASSOC_RESET_FAILED,
     STREAM_CHANGE_DENIED,
     STREAM_CHANGE_FAILED,
     STREAM_RESET_DENIED,
     STREAM_RESET_FAILED,
     STREAM_RESET_INCOMING_SSN,
     STREAM_RESET_OUTGOING_SSN,
+    AssocResetEvent,
     StreamChangeEvent,
     StreamResetEvent,
 )
@@ -74,6 +100,9 @@ IN_PROGRESS = 6
 ENABLE_RESET_STREAM_REQ = 0x01
 ENABLE_RESET_ASSOC_REQ = 0x02
 ENABLE_CHANGE_ASSOC_REQ = 0x04
+
+MAX_STREAMS = 65535
+MIN_ASSOC_RESET_INTERVAL = 30.0  # §5.1.4: one SSN/TSN Reset Request per 30 s (a SHOULD)
 
 Message = tuple[bytes, int, int, bool, int, "float | None", "int | None"]
 Request = (
@@ -129,6 +158,11 @@ class Reconfig:
         self.waiting_out: tuple[tuple[int, ...], int, tuple[int, ...] | None] | None = None
         self.blocked: set[int] | None = None  # streams held back; empty set: all streams
         self._answering: int | None = None  # the peer's Incoming request we answer
+        self.waiting_assoc = False  # our SSN/TSN reset waits for the sender to drain
+        self.assoc_reset_at: float | None = None  # when our last SSN/TSN request left
+        self.peer_reset_wait: int | None = None  # the peer's SSN/TSN request "In progress"
+        self.last_tsns: tuple[int, int] | None = None  # (G2, G1) of the last one performed
+        self.extra_in = 0  # inbound streams accepted ahead of an Add Incoming answer
 
     @property
     def enabled(self) -> int:
@@ -150,7 +184,8 @@ class Reconfig:
     # ----- the user's requests -----
 
     def busy(self) -> bool:
-        return self.request is not None or self.waiting_out is not None
+        return (self.request is not None or self.waiting_out is not None or self.waiting_assoc
+                or self.peer_reset_wait is not None)  # fmt: skip
 
     def reset_streams(
         self, streams: tuple[int, ...], incoming: bool, outgoing: bool, now: float
@@ -172,14 +207,35 @@ class Reconfig:
             self._send_request([w.IncomingSsnResetRequestParam(self._take_seq(), streams)], now)
 
     def add_streams(self, outgoing: int, incoming: int, now: float) -> None:
-        """RFC 6525 §6.3.4 SCTP_ADD_STREAMS (outgoing streams only, see the module notes)."""
-        if incoming:
-            raise UsageError(errno.EOPNOTSUPP, "adding incoming streams is not built yet")
-        if outgoing <= 0 or self.data.sender.outbound_streams + outgoing > 65535:
-            raise einval(f"cannot add {outgoing} streams")
+        """RFC 6525 §6.3.4 SCTP_ADD_STREAMS: ``outgoing`` more streams of ours (§5.1.5),
+        ``incoming`` more of the peer's (§5.1.6); one or both, in one chunk."""
+        if outgoing < 0 or incoming < 0 or not (outgoing or incoming):
+            raise einval(f"cannot add {outgoing} outgoing, {incoming} incoming streams")
+        if self.data.sender.outbound_streams + outgoing > MAX_STREAMS:
+            raise einval(f"{outgoing} more outgoing streams would pass {MAX_STREAMS}")
+        if self.data.receiver.inbound_streams + incoming > MAX_STREAMS:
+            raise einval(f"{incoming} more incoming streams would pass {MAX_STREAMS}")
         if self.busy():
             raise UsageError(errno.EINPROGRESS, "a stream reconfiguration is in progress")
-        self._send_request([w.AddOutgoingStreamsRequestParam(self._take_seq(), outgoing)], now)
+        params: list[Request] = []
+        if outgoing:
+            params.append(w.AddOutgoingStreamsRequestParam(self._take_seq(), outgoing))
+        if incoming:  # §5.1.6; accepted from now on (module notes)
+            params.append(w.AddIncomingStreamsRequestParam(self._take_seq(), incoming))
+            self.extra_in += incoming
+            self.data.receiver.inbound_streams += incoming
+        self._send_request(params, now)
+
+    def reset_assoc(self, now: float) -> None:
+        """RFC 6525 §6.3.3 SCTP_RESET_ASSOC: reset the TSNs and SSNs both ways (§5.1.4)."""
+        if self.busy():
+            raise UsageError(errno.EINPROGRESS, "a stream reconfiguration is in progress")
+        last = self.assoc_reset_at
+        if last is not None and now - last < MIN_ASSOC_RESET_INTERVAL:
+            raise UsageError(errno.EAGAIN, "one SSN/TSN reset per 30 s (RFC 6525 §5.1.4)")
+        self.waiting_assoc = True
+        self.blocked = set()  # every new message waits for the answer
+        self.poll(now)
 
     def hold(self, msg: Message) -> bool:
         """§5.1.2: True if ``msg`` waits here because its stream is being reset."""
@@ -219,6 +275,10 @@ class Reconfig:
         if r is not None and r.early and self.data.sender.cum_seq >= r.last_tsn_seq:
             r.in_progress = r.early = False
             self._transmit(now)
+        if self.waiting_assoc and self.request is None and self.data.sender.idle:
+            self.waiting_assoc = False  # §5.1.4: nothing queued, nothing in flight
+            self.assoc_reset_at = now
+            self._send_request([w.SsnTsnResetRequestParam(self._take_seq())], now)
         if self.waiting_out is None or self.request is not None:
             return
         streams, resp_seq, incoming = self.waiting_out
@@ -274,11 +334,18 @@ class Reconfig:
                 break  # RFC 6525 §4: an unknown parameter (type 00xx) stops the processing
             result = self._on_request(p, now)
             if result is not None:
-                out.append(w.ReconfigResponseParam(p.request_seq, result))
+                out.append(self._answer(p, result))
         if out:
             dst = self.pm.paths.get(src_ip) or self.pm.current()
             if dst is not None:
                 self.pm.emit([w.ReconfigChunk(tuple(out[:2]))], dst)
+
+    def _answer(self, p: Request, result: int) -> w.ReconfigResponseParam:
+        """§4.4: the response; after a performed SSN/TSN reset with its two TSNs (§5.2.4 G6)."""
+        tsns = self.last_tsns
+        if isinstance(p, w.SsnTsnResetRequestParam) and result == PERFORMED and tsns:
+            return w.ReconfigResponseParam(p.request_seq, result, tsns[0], tsns[1])
+        return w.ReconfigResponseParam(p.request_seq, result)
 
     def _on_request(self, p: Request, now: float) -> int | None:
         """E1 (§5.2.1 .. §5.2.6): check the sequence number, then process; the result to
@@ -296,10 +363,17 @@ class Reconfig:
             result = self._peer_in_reset(p, now)
         elif isinstance(p, w.AddOutgoingStreamsRequestParam):
             result = self._peer_add_out(p)
-        else:  # SSN/TSN reset, Add Incoming Streams: see the module notes
-            result = DENIED
+        elif isinstance(p, w.AddIncomingStreamsRequestParam):
+            result = self._peer_add_in(p)
+        else:
+            result = self._peer_assoc_reset(p, now)
         if result == IN_PROGRESS:
             return result  # the sequence number is not used up (module notes)
+        if not isinstance(p, w.SsnTsnResetRequestParam) or result != PERFORMED:
+            self.last_tsns = None  # E1 answers a retransmission of this one, without TSNs
+        if self.peer_reset_wait is not None:  # whatever came instead of it: not waiting
+            self.peer_reset_wait = None
+            self._release(now)
         self.peer_seq = (seq + 1) & MASK
         self.last_result = PERFORMED if result is None else result
         return result
@@ -337,13 +411,43 @@ class Reconfig:
         """§5.2.5: the peer adds outgoing streams, our inbound ones."""
         if not self.enabled & ENABLE_CHANGE_ASSOC_REQ:
             return DENIED
-        recv = self.data.receiver
-        n = recv.inbound_streams + p.new_streams
-        if p.new_streams == 0 or n > self.max_instreams:
+        n = self.assoc.inbound_streams + p.new_streams  # ours, less those asked ahead
+        if p.new_streams == 0 or n > self.max_instreams or n + self.extra_in > MAX_STREAMS:
             return DENIED
-        recv.inbound_streams = n
+        self.data.receiver.inbound_streams = n + self.extra_in
         self._changed(n, self.data.sender.outbound_streams)
         self._event(StreamChangeEvent(self.assoc_id, 0, n, self.data.sender.outbound_streams))
+        return PERFORMED
+
+    def _peer_add_in(self, p: w.AddIncomingStreamsRequestParam) -> int:
+        """§5.2.6: the peer wants more incoming streams: our outbound ones grow (SSN 0)."""
+        if not self.enabled & ENABLE_CHANGE_ASSOC_REQ:
+            return DENIED
+        s = self.data.sender
+        n = s.outbound_streams + p.new_streams
+        if p.new_streams == 0 or n > MAX_STREAMS:
+            return DENIED
+        s.outbound_streams = n
+        self._changed(self.assoc.inbound_streams, n)
+        self._event(StreamChangeEvent(self.assoc_id, 0, self.assoc.inbound_streams, n))
+        return PERFORMED
+
+    def _peer_assoc_reset(self, p: w.SsnTsnResetRequestParam, now: float) -> int:
+        """§5.2.4: the peer asks for the TSNs and SSNs of both directions to start over."""
+        if not self.enabled & ENABLE_RESET_ASSOC_REQ:
+            return DENIED
+        if self.busy() and self.peer_reset_wait != p.request_seq:
+            return IN_PROGRESS_ELSEWHERE
+        s, recv = self.data.sender, self.data.receiver
+        if s.outstanding:  # G3 would count it acknowledged: drain it first (module notes)
+            self.peer_reset_wait = p.request_seq
+            self.blocked = set()
+            return IN_PROGRESS
+        receiver_next = (recv.cum_tsn + 1 + (1 << 31)) & MASK  # G1
+        sender_next = s.tsn(s.next_seq)  # G2
+        self.data.restart_tsns(sender_next, receiver_next)  # G3, G4, G5
+        self.last_tsns = (sender_next, receiver_next)
+        self._event(AssocResetEvent(self.assoc_id, 0, sender_next, receiver_next))
         return PERFORMED
 
     # ----- answers to our requests -----
@@ -372,15 +476,44 @@ class Reconfig:
             if not ok:  # success comes as the peer's Outgoing SSN Reset Request (E4)
                 self._event(StreamResetEvent(self.assoc_id, STREAM_RESET_INCOMING_SSN | bad,
                                              asked.streams))  # fmt: skip
-        elif isinstance(asked, w.AddOutgoingStreamsRequestParam):
-            s = self.data.sender
+        elif isinstance(asked, w.SsnTsnResetRequestParam):
+            self._assoc_reset_answered(p, now)
+        else:
+            self._streams_added(asked, ok, denied)
+        self._finish_if_answered()
+
+    def _assoc_reset_answered(self, p: w.ReconfigResponseParam, now: float) -> None:
+        """§5.1.4: the peer's answer to our SSN/TSN Reset Request."""
+        s, recv = self.data.sender, self.data.receiver
+        local, remote = p.receiver_next_tsn, p.sender_next_tsn
+        if p.result == PERFORMED and local is not None and remote is not None and not s.outstanding:
+            self.data.restart_tsns(local, remote)  # our next TSN: the peer's G1; its: G2
+            self._event(AssocResetEvent(self.assoc_id, 0, local, remote))
+        else:  # refused, or "Performed" without its TSNs (malformed): nothing was reset
+            flags = ASSOC_RESET_DENIED if p.result == DENIED else ASSOC_RESET_FAILED
+            cur = (s.tsn(s.next_seq), (recv.cum_tsn + 1) & MASK)
+            self._event(AssocResetEvent(self.assoc_id, flags, *cur))
+        self._release(now)
+
+    def _streams_added(
+        self, asked: w.AddOutgoingStreamsRequestParam | w.AddIncomingStreamsRequestParam,
+        ok: bool, denied: bool,
+    ) -> None:  # fmt: skip
+        """§5.1.5, §5.1.6: the answer to one of our Add Streams requests."""
+        s, recv = self.data.sender, self.data.receiver
+        inbound = self.assoc.inbound_streams
+        if isinstance(asked, w.AddOutgoingStreamsRequestParam):
             if ok:
                 s.outbound_streams += asked.new_streams  # §5.1.5
-            flags = 0 if ok else STREAM_CHANGE_DENIED if denied else STREAM_CHANGE_FAILED
-            self._changed(self.data.receiver.inbound_streams, s.outbound_streams)
-            self._event(StreamChangeEvent(self.assoc_id, flags, self.data.receiver.inbound_streams,
-                                          s.outbound_streams))  # fmt: skip
-        self._finish_if_answered()
+        else:
+            self.extra_in -= asked.new_streams
+            if ok:
+                inbound += asked.new_streams  # §5.1.6: the peer's outbound streams grew
+            else:
+                recv.inbound_streams -= asked.new_streams  # taken back (module notes)
+        flags = 0 if ok else STREAM_CHANGE_DENIED if denied else STREAM_CHANGE_FAILED
+        self._changed(inbound, s.outbound_streams)
+        self._event(StreamChangeEvent(self.assoc_id, flags, inbound, s.outbound_streams))
 
     def _finish_if_answered(self) -> None:
         if self.request is not None and not self.request.waiting:
@@ -394,5 +527,5 @@ class Reconfig:
         for m in held:
             self.data.send(*m, now=now)
 
-    def _event(self, ev: StreamResetEvent | StreamChangeEvent) -> None:
+    def _event(self, ev: StreamResetEvent | StreamChangeEvent | AssocResetEvent) -> None:
         self.ctx.events.append(ev)
