@@ -40,6 +40,25 @@ def missing_programs() -> list[str]:
     return [p for p in PROGRAMS if not os.access(USRSCTP_DIR / p, os.X_OK)]
 
 
+RECONF_SRC = Path(__file__).with_name("usrsctp_reconf.c")
+USRSCTP_HEADER = Path("/usr/include/usrsctp.h")  # Debian libusrsctp-dev
+
+
+def build_reconf_peer(out_dir: Path) -> Path:
+    """Compile our usrsctp peer (usrsctp_reconf.c) into ``out_dir``; the executable's path.
+
+    Needs gcc and libusrsctp-dev (``make test`` installs both as root)."""
+    exe = out_dir / "usrsctp_reconf"
+    if exe.exists() and exe.stat().st_mtime >= RECONF_SRC.stat().st_mtime:
+        return exe
+    r = subprocess.run(["gcc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", str(exe),
+                        str(RECONF_SRC), "-lusrsctp", "-lpthread"],
+                       capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    if r.returncode != 0:
+        raise RuntimeError(f"building {RECONF_SRC.name} failed:\n{r.stdout}{r.stderr}")
+    return exe
+
+
 class Program:
     """One running usrsctp program with its output in ``log``."""
 
