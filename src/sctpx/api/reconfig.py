@@ -1,13 +1,22 @@
 """The stream reconfiguration socket options (RFC 6525 §6.3), for api.sockopts.
 
 SCTP_ENABLE_STREAM_RESET says which of the peer's requests the association accepts
-(the rest are denied); SCTP_RESET_STREAMS and SCTP_ADD_STREAMS send a request and
-return at once: the outcome comes as SCTP_STREAM_RESET_EVENT / SCTP_STREAM_CHANGE_EVENT.
+(the rest are denied); SCTP_RESET_STREAMS, SCTP_RESET_ASSOC and SCTP_ADD_STREAMS send
+a request and return at once: the outcome comes as SCTP_STREAM_RESET_EVENT,
+SCTP_ASSOC_RESET_EVENT, SCTP_STREAM_CHANGE_EVENT.
 
-Errors: EOPNOTSUPP when the peer did not announce RE-CONFIG (RFC 6525 §6.3.2, as
-FreeBSD; Linux says ENOPROTOOPT); EINPROGRESS while an earlier request is still
-outstanding (as Linux); EINVAL for a stream outside the association's or bad flags;
-ENOTCONN when the association is not ESTABLISHED.
+SCTP_RESET_ASSOC takes what C gives it, an association id (``int``; on a one-to-one
+socket 0 is its association). SCTP_ADD_STREAMS takes :class:`AddStreams` with
+``instrms`` (Add Incoming Streams, §5.1.6) and/or ``outstrms`` (Add Outgoing, §5.1.5).
+
+Errors: EOPNOTSUPP when the peer did not announce RE-CONFIG. Decision: RFC 6525 §6.3
+names no errno; FreeBSD (the RFC authors' stack) says EOPNOTSUPP, Linux ENOPROTOOPT,
+which elsewhere means "no such option" and would hide that the option exists and the
+peer is what lacks it. EINPROGRESS while an earlier request is still outstanding (as
+Linux); EAGAIN for a second SCTP_RESET_ASSOC within 30 s (RFC 6525 §5.1.4); EINVAL for
+a stream outside the association's, bad flags or counts; ENOTCONN when the association
+is not ESTABLISHED. SCTP_RESET_ASSOC with data queued or in flight is no error: the
+request waits until that data is acknowledged (core.reconfig; Linux says EAGAIN).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import errno
 from typing import TYPE_CHECKING, Any
 
 from ..core.association import Association
+from ..core.events import AssocResetEvent
 from ..core.reconfig import Reconfig
 from . import constants as C
 from .options import AddStreams, AssocValue, ResetStreams
@@ -23,7 +33,12 @@ from .options import AddStreams, AssocValue, ResetStreams
 if TYPE_CHECKING:
     from .socket import socket
 
-OPTIONS = frozenset({C.SCTP_ENABLE_STREAM_RESET, C.SCTP_RESET_STREAMS, C.SCTP_ADD_STREAMS})
+OPTIONS = frozenset(
+    {C.SCTP_ENABLE_STREAM_RESET, C.SCTP_RESET_STREAMS, C.SCTP_RESET_ASSOC, C.SCTP_ADD_STREAMS}
+)
+# Notifications of RFC 6525 §6.1 beyond those api.socket maps itself (its _EVENT_TYPES
+# takes these in too).
+EVENT_TYPES: dict[type, int] = {AssocResetEvent: C.SCTP_ASSOC_RESET_EVENT}
 _ENABLE_BITS = (
     C.SCTP_ENABLE_RESET_STREAM_REQ | C.SCTP_ENABLE_RESET_ASSOC_REQ | C.SCTP_ENABLE_CHANGE_ASSOC_REQ
 )
@@ -52,6 +67,8 @@ def setsockopt(sock: socket, name: int, value: Any) -> None:
         streams = tuple(value.streams)
         inc, out = bool(f & C.SCTP_STREAM_RESET_INCOMING), bool(f & C.SCTP_STREAM_RESET_OUTGOING)
         _call(sock, value.assoc_id, lambda r, now: r.reset_streams(streams, inc, out, now))
+    elif name == C.SCTP_RESET_ASSOC and isinstance(value, int) and not isinstance(value, bool):
+        _call(sock, value, lambda r, now: r.reset_assoc(now))  # RFC 6525 §6.3.3
     elif name == C.SCTP_ADD_STREAMS and isinstance(value, AddStreams):
         if not 0 <= value.instrms < 65536 or not 0 <= value.outstrms < 65536:
             raise _einval("sas_instrms and sas_outstrms are 16-bit counts")
