@@ -403,12 +403,24 @@ class Association:
         s = tuple(streams)
         self._call(lambda now: Reconfig.of(self._core).reset_streams(s, incoming, outgoing, now))
 
-    def add_streams(self, outgoing: int) -> None:
-        """RFC 6525 Add Outgoing Streams (SCTP_ADD_STREAMS): the outcome is a
-        :class:`StreamChangeEvent`; :attr:`outbound_streams` grows when it is performed."""
+    def add_streams(self, outgoing: int, incoming: int = 0) -> None:
+        """RFC 6525 Add Outgoing / Add Incoming Streams (SCTP_ADD_STREAMS): ``outgoing``
+        more streams of ours, ``incoming`` more of the peer's. The outcome is one
+        :class:`StreamChangeEvent` per kind asked for; :attr:`outbound_streams` and
+        :attr:`inbound_streams` grow when the peer has performed it."""
         if self._end is not None:
             raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
-        self._call(lambda now: Reconfig.of(self._core).add_streams(outgoing, 0, now))
+        self._call(lambda now: Reconfig.of(self._core).add_streams(outgoing, incoming, now))
+
+    def reset_assoc(self) -> None:
+        """RFC 6525 SSN/TSN reset (SCTP_RESET_ASSOC): the TSNs and every stream's SSNs of
+        both directions start over; the outcome is an :class:`AssocResetEvent`. Data sent
+        before it goes first; data sent after it waits for the answer. EAGAIN within 30 s
+        of the previous one (RFC 6525 §5.1.4); the peer performs it only if it enabled it
+        (``Config.stream_reset`` with SCTP_ENABLE_RESET_ASSOC_REQ)."""
+        if self._end is not None:
+            raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
+        self._call(lambda now: Reconfig.of(self._core).reset_assoc(now))
 
     def abort(self, reason: bytes = b"") -> None:
         """End at once with an ABORT (RFC 9260 §9.1); queued data is dropped. Idempotent."""
