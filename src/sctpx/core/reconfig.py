@@ -48,6 +48,11 @@ Decisions:
   soon as the request leaves (the peer may send on them right after performing, before
   its answer reaches us); counted and reported when "Performed", taken back otherwise.
   The peer's (§5.2.6): our outbound streams grow at once, new ones at SSN 0.
+- Shutting down (RFC 9260 §9.2 wants every message sent before it delivered): a reset
+  not asked for yet when SHUTDOWN-PENDING or -RECEIVED begins is given up (FAILED
+  event) and the messages it held go at once, as does a hold for the peer's SSN/TSN
+  reset "In progress". Once shutting down, the peer's requests are denied except an
+  Outgoing SSN Reset (it may be what releases the peer's own held messages).
 - SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1) governs what we accept from the peer;
   what it does not enable is denied. The default, as RFC 6525 says: deny everything.
   Sending a request needs only the peer's RE-CONFIG support (EOPNOTSUPP without it, as
@@ -86,6 +91,7 @@ if TYPE_CHECKING:
     from .association import Association
 
 MASK = 0xFFFFFFFF
+_CLOSING = frozenset({State.SHUTDOWN_PENDING, State.SHUTDOWN_RECEIVED})
 
 # RFC 6525 §4.4 result codes.
 NOTHING_TO_DO = 0
@@ -271,6 +277,8 @@ class Reconfig:
     def poll(self, now: float) -> None:
         """Before each flush: send a waiting reset once its streams drained; resend an
         "In progress" request once the peer must have every TSN up to its last one."""
+        if self.assoc.state in _CLOSING:
+            self._give_up_waiting(now)
         r = self.request
         if r is not None and r.early and self.data.sender.cum_seq >= r.last_tsn_seq:
             r.in_progress = r.early = False
@@ -293,6 +301,31 @@ class Reconfig:
         if incoming is not None:  # §3.1: Outgoing and Incoming in one chunk
             params.append(w.IncomingSsnResetRequestParam(self._take_seq(), incoming))
         self._send_request(params, now, s.next_seq - 1)
+
+    def _give_up_waiting(self, now: float) -> None:
+        """The user shut down with a reset not asked for yet (or the peer's SSN/TSN reset
+        "In progress"): it is given up, reported FAILED, and the messages it held go now,
+        so that SHUTDOWN waits for them (RFC 9260 §9.2: what was sent before is delivered).
+        The peer's request, if it comes again, is denied (``_on_request``)."""
+        aid = self.assoc_id
+        if self.waiting_out is not None:
+            streams = self.waiting_out[0]
+            self.waiting_out = None
+            if self._answering is not None:  # it was to answer the peer's Incoming request
+                self._answering = None
+                self.last_result = DENIED
+            self._event(StreamResetEvent(aid, STREAM_RESET_OUTGOING_SSN | STREAM_RESET_FAILED,
+                                         streams))  # fmt: skip
+        elif self.waiting_assoc:
+            self.waiting_assoc = False
+            s, recv = self.data.sender, self.data.receiver
+            cur = (s.tsn(s.next_seq), (recv.cum_tsn + 1) & MASK)
+            self._event(AssocResetEvent(aid, ASSOC_RESET_FAILED, *cur))
+        elif self.peer_reset_wait is not None:
+            self.peer_reset_wait = None
+        else:
+            return
+        self._release(now)
 
     def _send_request(self, params: list[Request], now: float, last_seq: int = -1) -> None:
         waiting = {p.request_seq: p for p in params}
@@ -357,8 +390,12 @@ class Reconfig:
             return self.last_result  # a retransmission: the same answer again
         if seq != self.peer_seq:
             return BAD_SEQ
-        if isinstance(p, w.OutgoingSsnResetRequestParam):
-            result: int | None = self._peer_out_reset(p)
+        if self.assoc.state is not State.ESTABLISHED and not isinstance(
+            p, w.OutgoingSsnResetRequestParam
+        ):  # shutting down: only what lets the peer's held data go (module notes)
+            result: int | None = DENIED
+        elif isinstance(p, w.OutgoingSsnResetRequestParam):
+            result = self._peer_out_reset(p)
         elif isinstance(p, w.IncomingSsnResetRequestParam):
             result = self._peer_in_reset(p, now)
         elif isinstance(p, w.AddOutgoingStreamsRequestParam):
