@@ -17,8 +17,9 @@ past the checksum to the parsers and the association logic, into three targets:
   that a correct peer could use to change what the association delivers (ABORT,
   SHUTDOWN*, FORWARD TSN, a DATA chunk with a new TSN or no data, an INIT with the
   peer's own tag) is kept from this *main* pair and goes instead to a *fork*, a
-  deep copy of the pair made every :data:`FORK_EVERY` packets, which takes a burst
-  of every kind of mutant and then runs its timers until it settles. The main pair
+  copy of the pair made every :data:`FORK_EVERY` packets (a child process, so that it
+  copies the compiled build's core too), which takes a burst of every kind of mutant
+  and then runs its timers until it settles, while the main pair goes on. The main pair
   must deliver every message byte-identical and in order per stream throughout and,
   after the fuzzing, a last batch each way; no association may end or fail a send.
 - ``client``: an endpoint in set-up (COOKIE-WAIT, or COOKIE-ECHOED after a real
@@ -43,7 +44,10 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
+import gc
 import multiprocessing
+import os
+import pickle
 import platform
 import random
 import struct
@@ -650,6 +654,64 @@ class _Crash(Exception):
         self.found = found
 
 
+# A fork of the established target's main pair is a child process (os.fork) where there is
+# one: an exact copy of the state, whichever build of the core runs (mypyc's compiled
+# classes cannot be deep-copied), which also survives a crash of the interpreter in the
+# fork. Elsewhere it is a deep copy (pure-Python core only).
+FORK_IN_PROCESS = hasattr(os, "fork")
+
+
+@dataclass
+class Forked:
+    """A fork running in a child process: its pid and the pipe its report comes on."""
+
+    pid: int
+    fd: int
+
+
+def start_fork(body: Callable[[], Report]) -> Forked:
+    """Run ``body`` in a child process; :func:`join_fork` gives its report."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(wfd)
+        return Forked(pid, rfd)
+    try:  # the child: never returns to the caller
+        os.close(rfd)
+        gc.freeze()  # its collections then leave the parent's pages alone (copy-on-write)
+        try:
+            outcome: tuple[str, object] = ("report", body())
+        except FuzzFailure as e:
+            outcome = ("failure", str(e))
+        except BaseException:
+            outcome = ("error", traceback.format_exc())
+        with os.fdopen(wfd, "wb") as f:
+            f.write(pickle.dumps(outcome))
+    finally:
+        os._exit(0)
+
+
+def join_fork(child: Forked, target: str, seed: int, index: int) -> Report:
+    """The fork's report; a FuzzFailure in it is raised; a child that died is a finding."""
+    with os.fdopen(child.fd, "rb") as f:
+        data = f.read()
+    _pid, status = os.waitpid(child.pid, 0)
+    if not data:
+        report = Report()
+        how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit status {os.waitstatus_to_exitcode(status)}")  # fmt: skip
+        report.found.append(Found(target, seed, index, "fork (child process)", "",
+                                  f"the fork's process died: {how}", ""))  # fmt: skip
+        return report
+    kind, value = pickle.loads(data)
+    if kind == "failure":
+        raise FuzzFailure(f"in a fork: {value}")
+    if kind == "error":
+        raise RuntimeError(f"the fork's harness failed:\n{value}")
+    assert isinstance(value, Report)
+    return value
+
+
 class Target:
     """Shared plumbing: guarded calls, time, corpus picks."""
 
@@ -980,6 +1042,7 @@ class EstablishedTarget(Target):
         self.inits = [d for d in self.pool if len(d) > 32 and d[12] == 1]
         self.main = Pair(self.rng.getrandbits(30))
         self.since_fork = 0
+        self.child: Forked | None = None
 
     def rebuild(self) -> None:
         # A crash leaves the pair in an unknown state: start again (the crash is recorded).
@@ -1064,13 +1127,41 @@ class EstablishedTarget(Target):
             self.fork()
 
     def fork(self) -> None:
-        """A copy of the main pair takes the diverted mutants and a burst of any kind; settles."""
-        rng = self.rng
-        f = copy.deepcopy(self.main)
-        f.strict = False
+        """A copy of the main pair takes the diverted mutants and a burst of any kind; settles.
+
+        The copy is a child process (:func:`start_fork`): the whole state of the pair, of
+        whichever build of the core (compiled classes cannot be deep-copied), and the child
+        runs while the main pair goes on; its report is merged at the next fork or the end.
+        """
         queue = list(self.diverted)
         self.diverted.clear()
         self.report.stats["established forks"] += 1
+        seed = self.rng.getrandbits(64)
+        self.join_fork()  # one fork at a time
+        if FORK_IN_PROCESS:
+            self.child = start_fork(lambda: self._in_fork(self.main, queue, seed))
+        else:
+            self.report.merge(self._in_fork(copy.deepcopy(self.main), queue, seed))
+
+    def join_fork(self) -> None:
+        """Merge the running fork's report (a FuzzFailure in it is raised here)."""
+        if self.child is not None:
+            child, self.child = self.child, None
+            self.report.merge(join_fork(child, self.name, self.seed, self.index))
+
+    def _in_fork(self, f: Pair, queue: list[tuple[bytes, bool, Addr, Addr]], seed: int) -> Report:
+        """The fork's run (on a copy of the main pair); what it found, as a report of its own."""
+        own = self.rng, self.report
+        self.rng, self.report = random.Random(seed), Report()
+        try:
+            self._fork_run(f, queue)
+            return self.report
+        finally:
+            self.rng, self.report = own
+
+    def _fork_run(self, f: Pair, queue: list[tuple[bytes, bool, Addr, Addr]]) -> None:
+        rng = self.rng
+        f.strict = False
         try:
             for i in range(len(queue) + FORK_BURST):
                 self.tick(f)
@@ -1132,6 +1223,7 @@ class EstablishedTarget(Target):
 
     def finish(self) -> None:
         """After the fuzzing: a last batch each way, and everything delivered intact."""
+        self.join_fork()
         pair = self.main
         rng = random.Random(self.seed ^ 0x5EED)
         for _ in range(200):

@@ -13,7 +13,9 @@ change what is delivered is let through to it.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import struct
 
 import fuzz_harness as fh
@@ -179,3 +181,42 @@ def test_rebase_puts_tsns_where_the_receiver_is() -> None:
     cum = b.data.receiver.cum_tsn
     assert all(abs(((t - cum + 2**31) % 2**32) - 2**31) <= 8 for t in tsns), (tsns, cum)
     assert tsns[1] == (tsns[0] + 1) & 0xFFFFFFFF and tsns[2] == (tsns[1] + 1) & 0xFFFFFFFF
+
+
+def test_a_fork_is_a_copy_of_the_pair_that_leaves_the_pair_alone() -> None:
+    """The fork (a child process) starts from the main pair's state; what it does stays there."""
+    pair = _pair()
+    b = pair.assoc(pair.b)
+    assert b is not None and b.data is not None
+    cum = b.data.receiver.cum_tsn
+
+    def body() -> fh.Report:
+        fb = pair.assoc(pair.b)
+        assert fb is not None and fb.data is not None
+        seen = fb.data.receiver.cum_tsn
+        _forge(pair, [w.AbortChunk()])
+        r = fh.Report()
+        r.stats["cum tsn seen"] = seen
+        r.stats["associations after abort"] = len(pair.b.associations)
+        return r
+
+    report = fh.join_fork(fh.start_fork(body), "established", 0, 0)
+    assert report.stats["cum tsn seen"] == cum
+    assert report.stats["associations after abort"] == 0  # the ABORT ended the fork's
+    assert b.state is State.ESTABLISHED and pair.b.associations  # not the main pair's
+
+
+def test_a_failure_in_a_fork_is_raised_and_a_dead_fork_is_a_finding() -> None:
+    def fails() -> fh.Report:
+        raise fh.FuzzFailure("planted in the fork")
+
+    with pytest.raises(fh.FuzzFailure, match="planted in the fork"):
+        fh.join_fork(fh.start_fork(fails), "established", 7, 3)
+
+    def dies() -> fh.Report:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return fh.Report()
+
+    report = fh.join_fork(fh.start_fork(dies), "established", 7, 3)
+    [f] = report.found
+    assert (f.target, f.seed, f.index) == ("established", 7, 3) and "signal 9" in f.error
