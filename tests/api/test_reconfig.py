@@ -230,10 +230,6 @@ def test_add_incoming_streams(net: Net) -> None:  # RFC 6525 §6.3.4 sas_instrms
         s.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs api/socket.py's _EVENT_TYPES to take in api.reconfig.EVENT_TYPES",
-)
 def test_assoc_reset_event(net: Net) -> None:  # RFC 6525 §6.1.2 SCTP_ASSOC_RESET_EVENT
     srv, cli, conn = pair_all(net)
     for s in (cli, conn):

@@ -317,8 +317,11 @@ class KernelAssociation(Association):
     ) -> None:
         raise oserror(errno.EOPNOTSUPP, "stream reset on the kernel backend is not built yet")
 
-    def add_streams(self, outgoing: int) -> None:
+    def add_streams(self, outgoing: int, incoming: int = 0) -> None:
         raise oserror(errno.EOPNOTSUPP, "adding streams on the kernel backend is not built yet")
+
+    def reset_assoc(self) -> None:
+        raise oserror(errno.EOPNOTSUPP, "SSN/TSN reset on the kernel backend is not built yet")
 
     # ----- sending -----
 

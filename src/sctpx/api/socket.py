@@ -34,7 +34,12 @@ from ..core import (
     StreamResetEvent,
 )
 from ..core.errors import UsageError
-from ..core.events import AdaptationIndication, DataReceived, PartialDeliveryAborted
+from ..core.events import (
+    AdaptationIndication,
+    AssocResetEvent,
+    DataReceived,
+    PartialDeliveryAborted,
+)
 from . import constants as C
 from .addresses import Bound, check_addr, check_ip
 from .batch import Batch
@@ -60,6 +65,7 @@ _EVENT_TYPES: dict[type, int] = {
     PartialDeliveryAborted: C.SCTP_PARTIAL_DELIVERY_EVENT,
     StreamResetEvent: C.SCTP_STREAM_RESET_EVENT,  # RFC 6525 §6.1.1
     StreamChangeEvent: C.SCTP_STREAM_CHANGE_EVENT,  # RFC 6525 §6.1.3
+    AssocResetEvent: C.SCTP_ASSOC_RESET_EVENT,  # RFC 6525 §6.1.2
 }
 
 

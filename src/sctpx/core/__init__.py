@@ -6,6 +6,7 @@ from .errors import PeerViolation, UsageError
 from .events import (
     AssocChange,
     AssocChangeState,
+    AssocResetEvent,
     DataReceived,
     Event,
     PartialDeliveryAborted,
@@ -27,6 +28,7 @@ __all__ = [
     "Addr",
     "AssocChange",
     "AssocChangeState",
+    "AssocResetEvent",
     "Config",
     "DataReceived",
     "Datagram",

@@ -94,7 +94,8 @@ class Teardown:
 
     def after_data(self, now: float) -> None:
         """§9.2: once nothing is outstanding, SHUTDOWN-PENDING and -RECEIVED move on."""
-        if self.data is not None and not self.data.sender.idle:
+        # Messages held back by a stream reset (RFC 6525 §5.1.2) are data not yet sent.
+        if self.data is not None and (not self.data.sender.idle or self.data.held):
             return
         if self.state is S.SHUTDOWN_PENDING:
             self._set_state(S.SHUTDOWN_SENT)
