@@ -6,6 +6,7 @@ import errno
 from dataclasses import dataclass, field
 
 from .errors import UsageError, einval
+from .scheduler import SCHEDULERS
 
 
 @dataclass(slots=True)
@@ -68,6 +69,10 @@ class Config:
     # Announce FORWARD TSN (RFC 3758) and I-DATA (RFC 8260) in INIT/INIT ACK.
     pr_sctp: bool = True
     interleaving: bool = False
+    # RFC 8260 §3 stream scheduler (core.scheduler): "fcfs", "rr", "rr_pkt", "prio", "wfq".
+    # Decision: first come, first served by default (as Linux): the order the data path
+    # always had, which tests/unit/test_core_sender.py pins; "rr" is one setting away.
+    stream_scheduler: str = "fcfs"
     # Announce RE-CONFIG (RFC 6525 §3.1): stream reset and adding streams.
     reconfig: bool = True
     # SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1): which of the peer's requests we accept
@@ -101,6 +106,8 @@ def check_config(cfg: Config) -> None:
         raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
     if cfg.interleaving:  # INIT-08: never announce what we cannot do
         raise UsageError(errno.EOPNOTSUPP, "user message interleaving (I-DATA) is not built yet")
+    if cfg.stream_scheduler not in SCHEDULERS:
+        raise einval(f"stream_scheduler must be one of {', '.join(SCHEDULERS)}")
     if cfg.pd_point < 0:
         raise einval("pd_point must be >= 0")
     if cfg.mtu < 576 or cfg.max_burst < 1:

@@ -30,14 +30,16 @@ class DataPath:
     def __init__(
         self, ctx: EndpointContext, assoc_id: int, cfg: Config, pm: PathManager, timers: Timers,
         local_tsn: int, peer_tsn: int, outbound: int, inbound: int, peer_rwnd: int,
-        pr_sctp: bool,
+        pr_sctp: bool, interleaving: bool = False,
     ) -> None:  # fmt: skip
         self.ctx = ctx
         self.assoc_id = assoc_id
         self.cfg = cfg
         self.pm = pm
         self.timers = timers
-        self.sender = Sender(local_tsn, outbound, peer_rwnd, cfg, pm.paths, pr_sctp, self._failed)
+        self.sender = Sender(local_tsn, outbound, peer_rwnd, cfg, pm.paths, pr_sctp, self._failed,
+                             interleaving)  # fmt: skip
+        self.interleaving = interleaving  # RFC 8260: I-DATA and I-FORWARD-TSN
         self.receiver = Receiver(peer_tsn, inbound, buffer_limit=cfg.a_rwnd,
                                  sack_delay=cfg.sack_delay, pd_point=cfg.pd_point)  # fmt: skip
         self.pr_sctp = pr_sctp
@@ -84,7 +86,7 @@ class DataPath:
         key = len(self.pm.paths)
         if key != self._payload_key:
             self._payload_key = key
-            size = min(self.sender.max_packet(ip) for ip in self.pm.paths) - 28
+            size = min(self.sender.max_packet(ip) for ip in self.pm.paths) - 12 - self.sender.header
             self._payload_size = min(size, self.cfg.max_seg) if self.cfg.max_seg else size
         return self._payload_size
 
@@ -129,8 +131,10 @@ class DataPath:
             key = ("t3", ip)
             if not self.sender.outstanding_on(ip) and not self.sender.forward_tsn_pending():
                 self.timers.stop(key)  # §6.3.2 R2
-            elif ip in res.acked_paths and res.cum_advanced:
-                self.timers.start(key, now + self._rto(ip))  # R3
+            elif (ip in res.acked_paths and res.cum_advanced) or not self.timers.running(key):
+                # R3; and R1 for chunks a SACK put back in flight (reneged, §6.2.1 D iii),
+                # which else would wait for a T3 no one started.
+                self.timers.start(key, now + self._rto(ip))
         if res.enter_fast_recovery:
             self._fast_rtx_now = True
             self._rtx_dst = None

@@ -1,8 +1,10 @@
 """The sending half of the data path (RFC 9260 §6.1-§6.4, §7; PR-SCTP: RFC 3758 §3.5).
 
-User messages are split into DATA chunks at once (fragments of one message
-get consecutive TSNs, §6.9) and wait in ``pending`` until cwnd and the peer's
-window let them go. Once sent, a chunk is *outstanding* until the peer's
+User messages are split into DATA (or, RFC 8260, I-DATA) chunks at once and wait
+in ``pending``, one queue per stream with a stream scheduler between them
+(:mod:`.scheduler`), until cwnd and the peer's window let them go; the TSN, the
+SSN or MID are given at the first transmission (late TSN assignment, RFC 8260
+§1.1). Once sent, a chunk is *outstanding* until the peer's
 cumulative TSN ack passes it. Chunks are numbered internally by ``seq``, a
 non-wrapping count from the Initial TSN, so ordering never needs serial-number
 arithmetic except where a TSN comes in from the wire (:meth:`Sender.seq_of`).
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import heapq
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,14 +27,16 @@ from .cc import CongestionControl, Rfc9260
 from .config import Config
 from .errors import UsageError, einval
 from .path import Path
+from .scheduler import SendQueue
 
 MASK = 0xFFFFFFFF
 DATA_HEADER = 16
+IDATA_HEADER = 20  # RFC 8260 §2.1
 
 
-def chunk_size(payload: int) -> int:
-    """Bytes a DATA chunk takes in a packet, header and padding included."""
-    return (DATA_HEADER + payload + 3) & ~3
+def chunk_size(payload: int, header: int = DATA_HEADER) -> int:
+    """Bytes a DATA (or I-DATA) chunk takes in a packet, header and padding included."""
+    return (header + payload + 3) & ~3
 
 
 @dataclass(slots=True, eq=False)
@@ -45,7 +48,7 @@ class OutMessage:
     ppid: int
     unordered: bool
     context: int
-    ssn: int
+    ssn: int  # the SSN (DATA) or the MID (I-DATA, RFC 8260 §2.1); -1 until first sent
     expires_at: float | None  # PR-SCTP timed reliability (RFC 3758 §4.1)
     max_rtx: int | None  # PR-SCTP limited retransmissions
     chunks_left: int = 0  # fragments not yet acknowledged
@@ -63,7 +66,7 @@ class OutChunk:
     end: int
     size: int  # on the wire
     seq: int = -1
-    data: w.DataChunk | None = None
+    data: w.DataChunk | w.IDataChunk | None = None
     path: str = ""  # destination of the last transmission
     sent_at: float = 0.0
     tx_count: int = 0
@@ -73,6 +76,7 @@ class OutChunk:
     missing: int = 0  # miss indications (§7.2.4)
     seen: int = 0  # the last SACK round whose gap blocks covered it
     fast_rtx: bool = False  # already fast-retransmitted once
+    fsn: int = 0  # I-DATA: its place in the message (RFC 8260 §2.1)
 
 
 @dataclass(slots=True, eq=False)
@@ -99,8 +103,12 @@ class Sender:
         paths: dict[str, Path],
         pr_sctp: bool,
         failed: Callable[[OutMessage, int], None],
+        interleaving: bool = False,
     ) -> None:
         self.cfg = cfg
+        # RFC 8260: I-DATA (and I-FORWARD-TSN) instead of DATA (and FORWARD TSN).
+        self.interleaving = interleaving
+        self.header = IDATA_HEADER if interleaving else DATA_HEADER
         self.initial_tsn = initial_tsn
         self.outbound_streams = outbound_streams
         self.peer_rwnd = peer_rwnd
@@ -110,14 +118,16 @@ class Sender:
         self.next_seq = 0
         self.cum_seq = -1  # highest seq cumulatively acknowledged
         self.adv_seq = -1  # Advanced.Peer.Ack.Point, RFC 3758 §3.5
-        self.pending: deque[OutChunk] = deque()
+        self.pending = SendQueue(cfg.stream_scheduler, interleaving)
         self.outstanding: dict[int, OutChunk] = {}
         self.rtx_heap: list[int] = []
         self.tx: dict[str, PathTx] = {}
         self.next_ssn: dict[int, int] = {}  # streams used so far (up to 65,535 may be)
+        self.next_umid: dict[int, int] = {}  # I-DATA: unordered MIDs (RFC 8260 §2.1)
         self.fast_recovery_exit: int | None = None
         self.forward_tsn_due = False
         self.abandoned_streams: dict[int, int] = {}  # stream -> highest abandoned SSN
+        self.abandoned_mids: dict[tuple[int, bool], int] = {}  # I-DATA: (stream, U) -> MID
         self.queued_bytes = 0
         self.total_flight = 0
         self.advertised_rwnd = peer_rwnd  # the a_rwnd of the latest SACK
@@ -165,29 +175,31 @@ class Sender:
         expires = now + ttl if ttl is not None else None
         # The SSN is taken when the first fragment is sent, so a message abandoned
         # before that leaves no hole in its stream for the receiver to wait on.
-        ssn = 0 if unordered else -1
+        ssn = 0 if unordered and not self.interleaving else -1
         msg = OutMessage(data, stream_id, ppid, unordered, context, ssn, expires, max_rtx)
         u = w.FLAG_UNORDERED if unordered else 0
         n = len(data)
         if n <= payload:  # one chunk carries it all: B and E set
             msg.chunks_left = 1
-            self.pending.append(OutChunk(msg, u | w.FLAG_BEGIN | w.FLAG_END, 0, n, chunk_size(n)))
+            size = chunk_size(n, self.header)
+            self.pending.append(OutChunk(msg, u | w.FLAG_BEGIN | w.FLAG_END, 0, n, size))
         else:
-            self.pending.extend(self._fragments(msg, payload))
+            for c in self._fragments(msg, payload):
+                self.pending.append(c)
         self.queued_bytes += n
 
-    @staticmethod
-    def _fragments(msg: OutMessage, payload: int) -> list[OutChunk]:
+    def _fragments(self, msg: OutMessage, payload: int) -> list[OutChunk]:
         """§6.9: ``msg`` cut into chunks of ``payload`` bytes; sets its chunks_left."""
         u = w.FLAG_UNORDERED if msg.unordered else 0
         n = len(msg.data)
         starts = range(0, n, payload)
         msg.chunks_left = len(starts)
         out = []
-        for i in starts:
+        header = self.header
+        for fsn, i in enumerate(starts):
             end = min(n, i + payload)
             flags = u | (w.FLAG_BEGIN if i == 0 else 0) | (w.FLAG_END if end == n else 0)
-            out.append(OutChunk(msg, flags, i, end, chunk_size(end - i)))
+            out.append(OutChunk(msg, flags, i, end, chunk_size(end - i, header), fsn=fsn))
         return out
 
     @property
@@ -209,9 +221,9 @@ class Sender:
 
     def take_retransmissions(
         self, ip: str, room: int, now: float, ignore_cwnd: bool
-    ) -> list[w.DataChunk]:
+    ) -> list[w.DataChunk | w.IDataChunk]:
         """Chunks marked for retransmission that fit ``room`` bytes and the cwnd of ``ip``."""
-        out: list[w.DataChunk] = []
+        out: list[w.DataChunk | w.IDataChunk] = []
         t = self.path_tx(ip)
         while self.rtx_heap and room > 0:
             seq = self.rtx_heap[0]
@@ -234,19 +246,30 @@ class Sender:
 
     def take_new(
         self, ip: str, room: int, now: float, burst_limit: int | None = None
-    ) -> list[w.DataChunk]:
-        """New chunks for ``ip`` within ``room``, its cwnd and the peer's window (§6.1 A, B);
-        ``burst_limit`` lowers cwnd for this call only (Max.Burst, §6.1 D)."""
-        out: list[w.DataChunk] = []
+    ) -> list[w.DataChunk | w.IDataChunk]:
+        """New chunks for ``ip`` within ``room`` (one packet), its cwnd and the peer's window
+        (§6.1 A, B); ``burst_limit`` lowers cwnd for this call only (Max.Burst, §6.1 D)."""
+        out: list[w.DataChunk | w.IDataChunk] = []
         t = self.path_tx(ip)
         cwnd = t.cc.cwnd if burst_limit is None else min(t.cc.cwnd, burst_limit)
         rwnd = self.peer_rwnd
         pending = self.pending
-        while pending and room > 0:
-            c = pending[0]
+        fifo = pending.fifo  # fcfs: one FIFO, read here directly (the fast path)
+        if fifo is None:
+            pending.next_packet()
+        while room > 0:
+            if fifo is not None:
+                if not fifo:
+                    break
+                c = fifo[0]
+            else:
+                h = pending.head()
+                if h is None:
+                    break
+                c = h
             m = c.msg
             if m.abandoned:
-                pending.popleft()
+                pending.pop()
                 continue
             if m.expires_at is not None and self._expire_unsent(c, now):
                 continue  # abandoning took its chunks out of the queue
@@ -258,14 +281,20 @@ class Sender:
                 break
             if t.flight >= cwnd:
                 break  # §6.1 B: below cwnd one more chunk may go (overbooking < 1 PMDCS)
-            pending.popleft()
+            if fifo is not None:
+                fifo.popleft()
+            else:
+                pending.pop()
             seq = c.seq = self.next_seq
             self.next_seq = seq + 1
-            if m.ssn < 0:  # §6.6: the stream sequence number, at first transmission
-                m.ssn = self.next_ssn.get(m.stream_id, 0)
-                self.next_ssn[m.stream_id] = (m.ssn + 1) & 0xFFFF
-            c.data = w.DataChunk(self.tsn(seq), m.stream_id, m.ssn, m.ppid,
-                                 m.data[c.begin : c.end], c.flags)  # fmt: skip
+            if self.interleaving:
+                c.data = self._idata(c, m, seq)
+            else:
+                if m.ssn < 0:  # §6.6: the stream sequence number, at first transmission
+                    m.ssn = self.next_ssn.get(m.stream_id, 0)
+                    self.next_ssn[m.stream_id] = (m.ssn + 1) & 0xFFFF
+                c.data = w.DataChunk(self.tsn(seq), m.stream_id, m.ssn, m.ppid,
+                                     m.data[c.begin : c.end], c.flags)  # fmt: skip
             self.outstanding[seq] = c
             m.sent = True
             self.queued_bytes -= c.end - c.begin
@@ -275,6 +304,18 @@ class Sender:
             out.append(c.data)
         self.peer_rwnd = max(0, rwnd)  # §6.1: what we sent shrinks it until the next SACK
         return out
+
+    def _idata(self, c: OutChunk, m: OutMessage, seq: int) -> w.IDataChunk:
+        """RFC 8260 §2.1: the MID, from the stream's ordered or unordered counter at the
+        message's first transmission (so one abandoned unsent leaves no hole); the PPID in
+        the first fragment, the FSN in the others."""
+        if m.ssn < 0:
+            counters = self.next_umid if m.unordered else self.next_ssn
+            m.ssn = counters.get(m.stream_id, 0)
+            counters[m.stream_id] = (m.ssn + 1) & MASK
+        pf = m.ppid if c.fsn == 0 else c.fsn & MASK
+        return w.IDataChunk(self.tsn(seq), m.stream_id, m.ssn, pf, m.data[c.begin : c.end],
+                            c.flags)  # fmt: skip
 
     def restart(self, initial_tsn: int) -> None:
         """RFC 6525 §5.1.4 / §5.2.4 (SSN/TSN Reset): TSNs start again at ``initial_tsn`` and
@@ -294,33 +335,32 @@ class Sender:
         self.fast_recovery_exit = None
         self.forward_tsn_due = False
         self.abandoned_streams.clear()
+        self.abandoned_mids.clear()
         self.next_ssn.clear()
+        self.next_umid.clear()
         begun = [c for c in self.pending if c.msg.sent]
-        if begun:
-            for m in {id(c.msg): c.msg for c in begun}.values():
-                self._refragment(m)
+        for m in {id(c.msg): c.msg for c in begun}.values():
+            self._refragment(m)
 
     def _refragment(self, m: OutMessage) -> None:
         """Put ``m`` back in the queue whole, unsent, where its rest was (restart)."""
         rest = [c for c in self.pending if c.msg is m]
-        at = next(i for i, c in enumerate(self.pending) if c.msg is m)
-        for c in rest:
-            self.pending.remove(c)
-            self.queued_bytes -= c.end - c.begin
         payload = max(c.end - c.begin for c in rest)
         m.sent = False
-        m.ssn = 0 if m.unordered else -1
-        chunks = self._fragments(m, payload)
-        for i, c in enumerate(chunks):
-            self.pending.insert(at + i, c)
+        m.ssn = 0 if m.unordered and not self.interleaving else -1
+        for c in self.pending.replace_head(self._fragments(m, payload)):
+            self.queued_bytes -= c.end - c.begin
         self.queued_bytes += len(m.data)
 
     def reset_streams(self, streams: tuple[int, ...]) -> None:
         """RFC 6525 §5.1.2: after a performed reset the streams (none: all) start at SSN 0."""
+        # RFC 8260 §2.3.2: with I-DATA both MID counters (ordered, unordered) restart.
         if not streams:
             self.next_ssn.clear()
+            self.next_umid.clear()
         for sid in streams:
             self.next_ssn.pop(sid, None)
+            self.next_umid.pop(sid, None)
 
     def burst_limit(self, ip: str) -> int:
         """§6.1 D, applied by lowering cwnd for this transmission only:
@@ -360,7 +400,8 @@ class Sender:
         """
         if self.cfg.nodelay or not self.flight() or not self.pending:
             return False
-        if self.pending[0].flags & w.FLAG_BEGIN == 0:
+        head = self.pending.head()
+        if head is None or head.flags & w.FLAG_BEGIN == 0:
             return False
         queued = 0
         for c in self.pending:  # stops once a packet's worth is queued (≤ room / 17 chunks)
@@ -564,11 +605,15 @@ class Sender:
                 self._leave_flight(c)
                 c.marked = False
                 c.acked = True  # no longer expected to be acknowledged
-        left = [c for c in self.pending if c.msg is m]
-        for c in left:
-            self.pending.remove(c)
+        for c in self.pending.remove(m):
             self.queued_bytes -= c.end - c.begin
-        if not m.unordered and m.ssn >= 0:
+        if self.interleaving:
+            if m.ssn >= 0:  # RFC 8260 §2.3.1: ordered and unordered MIDs alike
+                key = (m.stream_id, m.unordered)
+                last = self.abandoned_mids.get(key)
+                if last is None or ((m.ssn - last) & MASK) < 0x80000000:
+                    self.abandoned_mids[key] = m.ssn
+        elif not m.unordered and m.ssn >= 0:
             prev = self.abandoned_streams.get(m.stream_id)
             if prev is None or ((m.ssn - prev) & 0xFFFF) < 0x8000:
                 self.abandoned_streams[m.stream_id] = m.ssn
@@ -589,12 +634,16 @@ class Sender:
             self.adv_seq = seq - 1
             self.forward_tsn_due = True
 
-    def forward_tsn(self) -> w.ForwardTsnChunk | None:
-        """§3.5 C2-C3: the FORWARD TSN to send, if the ack point moved past abandoned data."""
+    def forward_tsn(self) -> w.ForwardTsnChunk | w.IForwardTsnChunk | None:
+        """§3.5 C2-C3: the FORWARD TSN (I-FORWARD-TSN with I-DATA, RFC 8260 §2.3.1) to send,
+        if the ack point moved past abandoned data."""
         if not self.forward_tsn_due or self.adv_seq <= self.cum_seq:
             self.forward_tsn_due = False
             return None
         self.forward_tsn_due = False
+        if self.interleaving:
+            entries = tuple(sorted((s, u, mid) for (s, u), mid in self.abandoned_mids.items()))
+            return w.IForwardTsnChunk(self.tsn(self.adv_seq), entries)
         streams = tuple(sorted(self.abandoned_streams.items()))
         return w.ForwardTsnChunk(self.tsn(self.adv_seq), streams)
 
@@ -606,20 +655,16 @@ class Sender:
         For a set-up that starts again (a Stale Cookie error, RFC 9260 §5.2.6): they
         wait for the next data path. Messages already (partly) sent stay here.
         """
-        started = {id(c.msg) for c in self.outstanding.values()}
-        started |= {id(c.msg) for c in self.pending if c.seq >= 0}
         out: list[OutMessage] = []
         seen: set[int] = set()
-        kept: list[OutChunk] = []
-        for c in self.pending:
+        for c in list(self.pending):
             m = c.msg
-            if id(m) in started or m.abandoned:
-                kept.append(c)
-            elif id(m) not in seen:
+            if not m.sent and not m.abandoned and id(m) not in seen:
                 seen.add(id(m))
                 out.append(m)
-        self.pending.clear()
-        self.pending.extend(kept)
+        for m in out:
+            for c in self.pending.remove(m):
+                self.queued_bytes -= c.end - c.begin
         return out
 
     def fail_all(self, error: int) -> None:
