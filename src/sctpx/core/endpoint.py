@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import errno
 import random
-from dataclasses import replace
+from collections.abc import Sequence
 from typing import Any
 
 from .. import wire as w
+from .arguments import local_addresses, message, need, peer_addresses, with_options
 from .association import Association
 from .config import Config, check_config
 from .context import EndpointContext
@@ -45,7 +46,7 @@ class Endpoint:
     def __init__(
         self,
         port: int,
-        addresses: list[str],
+        addresses: Sequence[str],
         *,
         rng: random.Random | None = None,
         config: Config | None = None,
@@ -53,9 +54,14 @@ class Endpoint:
         now: float = 0.0,
         auto_consume: bool = True,
     ) -> None:
+        # Argument errors: the same in both builds (core/arguments.py says how).
+        need(isinstance(port, int) and isinstance(udp_port, int), "port: int")
+        need(isinstance(now, (int, float)) and isinstance(auto_consume, bool), "now, flag")
+        need(config is None or isinstance(config, Config), "config: Config")
+        need(rng is None or isinstance(rng, random.Random), "rng: random.Random")
         if not 0 < port < 65536:
             raise einval(f"port {port} out of range")
-        addrs = _checked_addresses(addresses)
+        addrs = local_addresses(addresses)
         cfg = config or Config()
         check_config(cfg)
         rng = rng or _SYSTEM_RANDOM
@@ -89,21 +95,24 @@ class Endpoint:
     def config(self) -> Config:
         return self.ctx.cfg
 
-    def set_addresses(self, addresses: list[str]) -> None:
+    def set_addresses(self, addresses: Sequence[str]) -> None:
         """Our addresses from now on (a wildcard bind found new ones on the host).
 
         Associations set up later list them; those already up keep what they have
         (telling a peer of new addresses is ASCONF's job, RFC 5061, not done here).
         """
-        self.ctx.set_addresses(_checked_addresses(addresses))
+        self.ctx.set_addresses(local_addresses(addresses))
 
     def listen(self, on: bool = True) -> None:
         """Accept associations (answer INITs)."""
+        need(isinstance(on, bool), "on: bool")
         self.listening = on
 
     # ----- the user's calls -----
 
-    def connectx(self, peer_addrs: list[tuple[str, int]], now: float, **options: Any) -> int:
+    def connectx(
+        self, peer_addrs: Sequence[tuple[str, int]], now: float, **options: Any
+    ) -> int:
         """Start one association to a peer through its listed addresses; return its id.
 
         Options override :class:`Config` fields for this association (e.g.
@@ -111,55 +120,36 @@ class Endpoint:
         ``num_ostreams``, ``max_instreams``, ``remote_udp_ports``). Argument
         errors raise :class:`UsageError` and leave no trace (ERR-06).
         """
-        ips, peer_port = self._check_peer_addrs(peer_addrs)
+        need(isinstance(now, (int, float)), "now: float")
+        ips, peer_port = peer_addresses(peer_addrs, self.ctx.families())
         for ip in ips:  # ERR-08: one association per peer
             other = self._by_peer.get((ip, peer_port))
             if other is not None:
                 code = errno.EALREADY if other.state in SETUP_STATES else errno.EISCONN
                 raise UsageError(code, f"{ip} already belongs to association {other.id}")
-        try:
-            cfg = replace(self.ctx.cfg, **options)
-        except TypeError as e:
-            raise einval(f"unknown option: {e}") from None
-        check_config(cfg)
+        cfg = with_options(self.ctx.cfg, options)
         assoc = Association(self.ctx, self._new_id(), cfg, peer_port)
         assoc.connect(ips, now)
         self._register(assoc)
         return assoc.id
 
-    def _check_peer_addrs(self, peer_addrs: list[tuple[str, int]]) -> tuple[list[str], int]:
-        if not peer_addrs:
-            raise einval("no addresses given")  # ERR-01
-        fams = self.ctx.families()
-        ips: list[str] = []
-        ports = set()
-        for entry in peer_addrs:
-            try:
-                ip, port = entry
-                ip = _normalise(ip)
-            except (TypeError, ValueError):
-                raise einval(f"not an IPv4 or IPv6 address: {entry!r}") from None  # ERR-02
-            if not isinstance(port, int) or not 0 < port < 65536:
-                raise einval(f"bad port in {entry!r}")
-            if (6 if ":" in ip else 4) not in fams:
-                raise einval(f"{ip}: no local address of its family")
-            ports.add(port)
-            if ip not in ips:
-                ips.append(ip)
-        if len(ports) != 1:
-            raise einval("all addresses of one peer must have the same port")
-        return ips, ports.pop()
-
     def _assoc(self, assoc_id: int) -> Association:
+        need(isinstance(assoc_id, int), "assoc_id: int")
         a = self.associations.get(assoc_id)
         if a is None:
             raise einval(f"no association {assoc_id}")
         return a
 
-    def find(self, peer: tuple[str, int]) -> int | None:
-        """The id of the association that has ``peer`` (ip, SCTP port) as an address, if any."""
+    def find(self, peer: Sequence[object]) -> int | None:
+        """The id of the association that has ``peer`` (ip, SCTP port) as an address, if any
+        (None too for what is not an address)."""
+        if not isinstance(peer, (tuple, list)) or len(peer) < 2:
+            return None
+        ip, port = peer[0], peer[1]
+        if not isinstance(ip, str) or not isinstance(port, int):
+            return None
         try:
-            a = self._by_peer.get((_normalise(peer[0]), peer[1]))
+            a = self._by_peer.get((_normalise(ip), port))
         except ValueError:
             return None
         return a.id if a is not None else None
@@ -170,12 +160,14 @@ class Endpoint:
 
     def consumed(self, assoc_id: int, nbytes: int) -> None:
         """The user has read ``nbytes`` of data delivered by ``assoc_id`` (no-op if gone)."""
+        need(isinstance(assoc_id, int) and isinstance(nbytes, int), "assoc_id, nbytes: int")
         a = self.associations.get(assoc_id)
         if a is not None and a.consumed(nbytes):
             self._dirty[a.id] = a  # a window update is due (§6.2)
 
     def set_primary(self, assoc_id: int, ip: str) -> None:
         """Make the confirmed peer address ``ip`` the primary path (SCTP_PRIMARY_ADDR)."""
+        need(isinstance(assoc_id, int) and isinstance(ip, str), "assoc_id: int, ip: str")
         try:
             ip = _normalise(ip)
         except ValueError:
@@ -185,7 +177,7 @@ class Endpoint:
     def send(
         self,
         assoc_id: int,
-        data: bytes,
+        data: bytes | bytearray | memoryview,
         now: float,
         *,
         stream: int = 0,
@@ -202,25 +194,36 @@ class Endpoint:
         Errors (EINVAL bad stream or empty message, EPIPE shutting down, ENOTCONN
         closed) raise and queue nothing.
         """
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise einval("data must be bytes")
+        need(
+            isinstance(stream, int) and isinstance(ppid, int) and isinstance(context, int)
+            and isinstance(unordered, bool) and isinstance(now, (int, float))
+            and (ttl is None or isinstance(ttl, (int, float)))
+            and (max_retransmissions is None or isinstance(max_retransmissions, int)),
+            "stream, ppid, context: int, unordered: bool, now, ttl: float",
+        )  # fmt: skip
+        msg = message(data)
         if (ttl is not None and ttl < 0) or (
             max_retransmissions is not None and max_retransmissions < 0
         ):
             raise einval("ttl and max_retransmissions must not be negative")
         a = self._assoc(assoc_id)
-        a.send(bytes(data), stream, ppid, unordered, context, ttl, max_retransmissions, now)
+        a.send(msg, stream, ppid, unordered, context, ttl, max_retransmissions, now)
         self._dirty[a.id] = a  # sent at the next datagrams_to_send: bundled (§6.10)
 
     def shutdown(self, assoc_id: int, now: float) -> None:
+        need(isinstance(now, (int, float)), "now: float")
         a = self._assoc(assoc_id)
         a.shutdown(now)
         self._dirty[a.id] = a
         self._reindex(a)
 
-    def abort(self, assoc_id: int, now: float, reason: bytes = b"") -> None:
+    def abort(
+        self, assoc_id: int, now: float, reason: bytes | bytearray | memoryview = b""
+    ) -> None:
+        need(isinstance(now, (int, float)), "now: float")
+        why = message(reason, "reason")
         a = self._assoc(assoc_id)
-        a.abort(now, reason)
+        a.abort(now, why)
         self._reindex(a)
 
     # ----- sans-IO plumbing -----
@@ -490,13 +493,3 @@ class Endpoint:
         if self._by_tag.get(old[2]) is a:
             del self._by_tag[old[2]]
         self.ctx.tags_in_use.discard(old[2])
-
-
-def _checked_addresses(addresses: list[str]) -> list[str]:
-    """An endpoint's addresses, normalised; EINVAL for none or for what is not an IP."""
-    if not addresses:
-        raise einval("an endpoint needs at least one address")
-    try:
-        return [_normalise(a) for a in addresses]
-    except ValueError:
-        raise einval(f"not IP addresses: {addresses!r}") from None
