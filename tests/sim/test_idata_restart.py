@@ -50,7 +50,7 @@ def _idle(p: Pair, aid: int) -> bool:
     return ca is not None and sa is not None and ca.sender.idle and sa.sender.idle
 
 
-@pytest.mark.parametrize("interleaving", [False])
+@pytest.mark.parametrize("interleaving", [False, True])
 def test_after_restart_tsns_data_flows_both_ways_with_the_new_numbering(
     interleaving: bool,
 ) -> None:

@@ -44,7 +44,6 @@ from .pathmgr import PathManager
 from .reconfig import Reconfig
 from .replies import Replies
 from .states import (
-    DATA_IN_STATES,
     DATA_OUT_STATES,
     SETUP_STATES,
     SHUTDOWN_STATES,
@@ -55,6 +54,7 @@ from .states import (
 from .teardown import Teardown
 from .timers import Timers
 from .types import Addr, UnreachableKind
+from .userdata import check_retrans_limits, on_data, on_forward_tsn, on_sack
 
 S = State
 log = logging.getLogger("sctpx.core")
@@ -85,6 +85,7 @@ class Association(Teardown):
         self.peer_pr_sctp = False
         self.peer_adaptation: int | None = None
         self.peer_reconfig = False
+        self.interleaving = False  # RFC 8260: I-DATA negotiated (both announced it)
         self.reconf: Reconfig | None = None  # RFC 6525 requests, both ways
         self.listed: list[str] = []
         self.version = 0  # bumped when tags or addresses change, for the endpoint's indexes
@@ -279,6 +280,7 @@ class Association(Teardown):
         self.peer_rwnd = chunk.a_rwnd
         self.peer_pr_sctp = p.pr_sctp and self.cfg.pr_sctp
         self.peer_reconfig = p.reconfig and self.cfg.reconfig
+        self.interleaving = p.idata and self.cfg.interleaving  # RFC 8260 §2.2.1
         self.peer_adaptation = p.adaptation
         self.outbound_streams = min(self.cfg.num_ostreams, chunk.inbound_streams)  # IACK-10
         self.inbound_streams = min(self.cfg.max_instreams, chunk.outbound_streams)
@@ -353,23 +355,9 @@ class Association(Teardown):
         self._set_state(S.ESTABLISHED)
         self._comm_up(how)
         self.pm.start(now)
-        self._check_retrans_limits()
+        check_retrans_limits(self.id, self.cfg, len(self.paths))
         if self._shutdown_requested:
             self.shutdown(now)
-
-    def _check_retrans_limits(self) -> None:
-        """FM-04 (§8.2 note): warn when the association could outlive all its paths.
-
-        Only for a multi-homed peer: with one path the RFC's own defaults (10 > 5) would
-        warn every time, and that path going inactive is the association's end anyway.
-        """
-        total = self.cfg.path_max_retrans * len(self.paths)
-        if len(self.paths) > 1 and self.cfg.assoc_max_retrans > total:
-            log.warning(
-                "association %d: Association.Max.Retrans %d exceeds the sum of its paths' "
-                "Path.Max.Retrans (%d): every path may be inactive while it lives on",
-                self.id, self.cfg.assoc_max_retrans, total,
-            )  # fmt: skip
 
     # ----- set-up: the responder and collisions (§5.1 D, §5.2) -----
 
@@ -399,6 +387,7 @@ class Association(Teardown):
         self.peer_rwnd = cs.peer_rwnd
         self.peer_pr_sctp = cs.peer_pr_sctp and self.cfg.pr_sctp
         self.peer_reconfig = cs.peer_reconfig and self.cfg.reconfig
+        self.interleaving = cs.peer_idata and self.cfg.interleaving
         self.outbound_streams = min(cs.local_os, cs.peer_mis)
         self.inbound_streams = min(cs.local_mis, cs.peer_os)
         self.version += 1
@@ -477,6 +466,7 @@ class Association(Teardown):
         self.peer_rwnd = cs.peer_rwnd
         self.peer_pr_sctp = cs.peer_pr_sctp and self.cfg.pr_sctp
         self.peer_reconfig = cs.peer_reconfig and self.cfg.reconfig
+        self.interleaving = cs.peer_idata and self.cfg.interleaving
         self.outbound_streams = min(cs.local_os, cs.peer_mis)  # IACK-10
         self.inbound_streams = min(cs.local_mis, cs.peer_os)
         for ip in cs.peer_addrs:
@@ -527,7 +517,7 @@ class Association(Teardown):
         for chunk in packet.chunks[first:] if first else packet.chunks:
             if self.state is S.CLOSED:
                 break
-            had_data = had_data or type(chunk) is w.DataChunk
+            had_data = had_data or type(chunk) is w.DataChunk or type(chunk) is w.IDataChunk
             handler = handlers.get(type(chunk))
             if handler is not None:
                 handler(self, chunk, src, dst, now)
@@ -548,6 +538,7 @@ class Association(Teardown):
         self.data = DataPath(
             self.ctx, self.id, self.cfg, self.pm, self.timers, self.local_tsn, self.peer_tsn,
             self.outbound_streams, self.inbound_streams, self.peer_rwnd, self.peer_pr_sctp,
+            self.interleaving,
         )  # fmt: skip
         self.reconf = Reconfig(self, self.data) if self.peer_reconfig else None
         early, self._early = self._early, []
@@ -585,11 +576,11 @@ class Association(Teardown):
         d = self.data
         if d is None or self.state is S.CLOSED:
             return
-        if d.no_user_data is not None:  # §6.2: ABORT with "No User Data"
-            tsn, d.no_user_data = d.no_user_data, None
+        cause = d.abort_cause()
+        if cause is not None:  # §6.2 No User Data, RFC 8260 §2.2.3 Protocol Violation
             p = self.pm.current()
             if p is not None:
-                self.pm.emit([w.AbortChunk((w.NoUserData(tsn),))], p)
+                self.pm.emit([w.AbortChunk((cause,))], p)
             self._close(AssocChangeState.COMM_LOST, errno.EPROTO)
             return
         if self.reconf is not None:
@@ -601,19 +592,6 @@ class Association(Teardown):
     def consumed(self, nbytes: int) -> bool:
         """The user read ``nbytes``; True if a window update is due."""
         return self.data is not None and self.data.consumed(nbytes)
-
-    def _on_data(self, chunk: w.DataChunk, src: Addr, dst: Addr, now: float) -> None:
-        # §6: DATA is received in ESTABLISHED, SHUTDOWN-PENDING and SHUTDOWN-SENT.
-        if self.data is not None and self.state in DATA_IN_STATES:
-            self.data.on_data(chunk, src[0], now)
-
-    def _on_sack(self, chunk: w.SackChunk, src: Addr, dst: Addr, now: float) -> None:
-        if self.data is not None and self.state in UP_STATES:
-            self.data.on_sack(chunk, now)
-
-    def _on_forward_tsn(self, chunk: w.ForwardTsnChunk, src: Addr, dst: Addr, now: float) -> None:
-        if self.data is not None and self.state in UP_STATES:
-            self.data.on_forward_tsn(chunk, now)
 
     def _on_reconfig(self, chunk: w.ReconfigChunk, src: Addr, dst: Addr, now: float) -> None:
         if self.reconf is not None and self.state is S.ESTABLISHED:  # else: an unknown chunk
@@ -735,6 +713,22 @@ class Association(Teardown):
 
     # ----- the user's view and choices -----
 
+    def set_stream_scheduler(self, name: str) -> None:
+        """RFC 8260 §4.3.2 SCTP_STREAM_SCHEDULER for this association (core.scheduler)."""
+        self._data_up().set_stream_scheduler(name)
+
+    def set_stream_value(self, stream_id: int, value: int) -> None:
+        """RFC 8260 §4.3.3: a stream's priority (prio) or weight (wfq); EINVAL if bad."""
+        self._data_up().set_stream_value(stream_id, value)
+
+    def stream_value(self, stream_id: int) -> int:
+        return self._data_up().stream_value(stream_id)
+
+    def _data_up(self) -> DataPath:
+        if self.data is None or self.state is S.CLOSED:
+            raise UsageError(errno.ENOTCONN, "the association has no data path (yet)")
+        return self.data
+
     def set_primary(self, ip: str) -> None:
         """RFC 6458 SCTP_PRIMARY_ADDR (§11.1.2 of RFC 9260), see PathManager.set_primary."""
         self.pm.set_primary(ip, self.id, self.state is S.CLOSED)
@@ -790,8 +784,10 @@ _HANDLERS: dict[type, Callable[[Association, Any, Addr, Addr, float], None]] = {
     w.ShutdownAckChunk: Association._on_shutdown_ack,
     w.ShutdownCompleteChunk: Association._on_shutdown_complete,
     w.ErrorChunk: Association._on_error,
-    w.DataChunk: Association._on_data,
-    w.SackChunk: Association._on_sack,
-    w.ForwardTsnChunk: Association._on_forward_tsn,
+    w.DataChunk: on_data,
+    w.IDataChunk: on_data,
+    w.SackChunk: on_sack,
+    w.ForwardTsnChunk: on_forward_tsn,
+    w.IForwardTsnChunk: on_forward_tsn,
     w.ReconfigChunk: Association._on_reconfig,
 }

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import errno
 from dataclasses import dataclass, field
 
-from .errors import UsageError, einval
+from .errors import einval
 from .scheduler import SCHEDULERS
 
 
@@ -104,8 +103,6 @@ def check_config(cfg: Config) -> None:
         raise einval("need 0 < rto_min <= rto_initial <= rto_max")
     if not 0 <= cfg.sack_delay <= 0.5:
         raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
-    if cfg.interleaving:  # INIT-08: never announce what we cannot do
-        raise UsageError(errno.EOPNOTSUPP, "user message interleaving (I-DATA) is not built yet")
     if cfg.stream_scheduler not in SCHEDULERS:
         raise einval(f"stream_scheduler must be one of {', '.join(SCHEDULERS)}")
     if cfg.pd_point < 0:

@@ -15,6 +15,7 @@ import errno
 from .. import wire as w
 from .config import Config
 from .context import EndpointContext
+from .errors import einval
 from .events import DataReceived, PartialDeliveryAborted, PeerAddrState, SenderDry, SendFailed
 from .path import Path, Reachability
 from .pathmgr import PathManager
@@ -41,7 +42,8 @@ class DataPath:
                              interleaving)  # fmt: skip
         self.interleaving = interleaving  # RFC 8260: I-DATA and I-FORWARD-TSN
         self.receiver = Receiver(peer_tsn, inbound, buffer_limit=cfg.a_rwnd,
-                                 sack_delay=cfg.sack_delay, pd_point=cfg.pd_point)  # fmt: skip
+                                 sack_delay=cfg.sack_delay, pd_point=cfg.pd_point,
+                                 interleaving=interleaving)  # fmt: skip
         self.pr_sctp = pr_sctp
         self.last_data_from: str | None = None
         self._rtx_dst: str | None = None
@@ -49,6 +51,7 @@ class DataPath:
         self._was_busy = False
         self._replies: list[tuple[w.Chunk, str]] = []
         self.no_user_data: int | None = None  # TSN of a DATA without data: ABORT (§6.2)
+        self.violation = b""  # a chunk kind not negotiated (RFC 8260 §2.2.3): ABORT
         self._payload_key = -1
         self._payload_size = 0
         # Messages on streams being reset (RFC 6525 §5.1.2), kept by core.reconfig: in
@@ -64,9 +67,11 @@ class DataPath:
 
     def deliver(self) -> None:
         aid, events = self.assoc_id, self.ctx.events
+        # RFC 8260 §4.1: with I-DATA the MID's low 16 bits stand for the SSN.
+        mask = 0xFFFF if self.interleaving else -1
         for m in self.receiver.pop_messages():
-            events.append(DataReceived(aid, m.stream_id, m.ppid, m.data, m.unordered, m.tsn, m.ssn,
-                                       m.complete))  # fmt: skip
+            events.append(DataReceived(aid, m.stream_id, m.ppid, m.data, m.unordered, m.tsn,
+                                       m.ssn & mask, m.complete))  # fmt: skip
         for sid, ssn in self.receiver.take_pd_aborted():
             events.append(PartialDeliveryAborted(aid, sid, ssn))
 
@@ -96,8 +101,31 @@ class DataPath:
 
     # ----- chunks from the peer -----
 
-    def on_data(self, chunk: w.DataChunk, src: str, now: float) -> None:
-        verdict = self.receiver.on_data(chunk, now)
+    def abort_cause(self) -> w.Cause | None:
+        """Why the peer's chunks end the association, once (§6.2 No User Data, RFC 8260
+        §2.2.3 and §2.3.1 Protocol Violation), else None."""
+        if self.no_user_data is not None:
+            tsn, self.no_user_data = self.no_user_data, None
+            return w.NoUserData(tsn)
+        if self.violation:
+            info, self.violation = self.violation, b""
+            return w.ProtocolViolation(info)
+        return None
+
+    def on_data(self, chunk: w.DataChunk | w.IDataChunk, src: str, now: float) -> None:
+        if self.violation:
+            return
+        if type(chunk) is w.DataChunk:
+            if self.interleaving:  # RFC 8260 §2.2.3: I-DATA was negotiated
+                self.violation = b"DATA chunk on an association using I-DATA"
+                return
+            verdict = self.receiver.on_data(chunk, now)
+        elif not self.interleaving:
+            self.violation = b"I-DATA chunk on an association without I-DATA"
+            return
+        else:
+            assert isinstance(chunk, w.IDataChunk)
+            verdict = self.receiver.on_idata(chunk, now)
         self.last_data_from = src
         if verdict is DataVerdict.INVALID_STREAM:  # §6.5
             self._replies.append((w.ErrorChunk((w.InvalidStreamIdentifier(chunk.stream_id),)), src))
@@ -139,10 +167,16 @@ class DataPath:
             self._fast_rtx_now = True
             self._rtx_dst = None
 
-    def on_forward_tsn(self, chunk: w.ForwardTsnChunk, now: float) -> None:
-        if self.pr_sctp:  # RFC 3758 §3.6; never processed unless both sides announced it
+    def on_forward_tsn(self, chunk: w.ForwardTsnChunk | w.IForwardTsnChunk, now: float) -> None:
+        if not self.pr_sctp or self.violation:  # RFC 3758 §3.6: only if both announced it
+            return
+        if (type(chunk) is w.IForwardTsnChunk) != self.interleaving:  # RFC 8260 §2.3.1
+            self.violation = b"FORWARD TSN kind not the one negotiated"
+        elif isinstance(chunk, w.IForwardTsnChunk):
+            self.receiver.on_iforward_tsn(chunk, now)
+        else:
             self.receiver.on_forward_tsn(chunk, now)
-            self.deliver()
+        self.deliver()
 
     def cum_ack_from_shutdown(self, cum_tsn: int, now: float) -> None:
         """§9.2: a SHUTDOWN's Cumulative TSN Ack acknowledges like a SACK's."""
@@ -326,6 +360,23 @@ class DataPath:
         self._rtx_dst = None
         self._fast_rtx_now = False
         self.deliver()  # a partial delivery it ended is reported now
+
+    # ----- stream scheduling (RFC 8260 §3, §4.3.2, §4.3.3) -----
+
+    def set_stream_scheduler(self, name: str) -> None:
+        self.sender.pending.set_scheduler(name)
+
+    def set_stream_value(self, stream_id: int, value: int) -> None:
+        self._check_stream(stream_id)
+        self.sender.pending.set_value(stream_id, value)
+
+    def stream_value(self, stream_id: int) -> int:
+        self._check_stream(stream_id)
+        return self.sender.pending.value(stream_id)
+
+    def _check_stream(self, stream_id: int) -> None:
+        if not 0 <= stream_id < self.sender.outbound_streams:
+            raise einval(f"stream {stream_id} not in 0..{self.sender.outbound_streams - 1}")
 
     # ----- the end -----
 

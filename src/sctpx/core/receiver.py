@@ -36,7 +36,11 @@ partial delivery runs, nothing else is handed out (with DATA chunks its parts co
 told apart from other messages); what completes meanwhile follows its last part. A FORWARD
 TSN that abandons the rest of it ends it: :meth:`Receiver.take_pd_aborted` reports it.
 
-Not done here: reneging (§6.2's "SHOULD drop the largest TSN held"); I-DATA (RFC 8260).
+I-DATA (RFC 8260): with ``interleaving`` the chunks come through :meth:`Receiver.on_idata`
+and :meth:`Receiver.on_iforward_tsn`; the TSN map, window and SACK rules are these, the
+reassembly and ordering by MID are :mod:`.ireassembly`'s.
+
+Not done here: reneging (§6.2's "SHOULD drop the largest TSN held").
 """
 
 from __future__ import annotations
@@ -53,9 +57,12 @@ from ..wire.chunks import (
     FLAG_UNORDERED,
     DataChunk,
     ForwardTsnChunk,
+    IDataChunk,
+    IForwardTsnChunk,
     SackChunk,
 )
 from .errors import einval
+from .ireassembly import IDataQueue
 from .tsnmap import MASK32, TsnMap
 
 SSN_MASK = 0xFFFF
@@ -151,6 +158,7 @@ class Receiver:
         "_first_unacked",
         "_frag_data",
         "_held_ssn",
+        "_idata",
         "_last_rwnd",
         "_map",
         "_next_ssn",
@@ -189,6 +197,7 @@ class Receiver:
         max_gap_blocks: int = 64,
         max_dups: int = 32,
         pd_point: int = 0,
+        interleaving: bool = False,
     ) -> None:
         if not 1 <= inbound_streams <= 65535:
             raise einval(f"inbound_streams {inbound_streams} outside 1..65535")
@@ -238,6 +247,8 @@ class Receiver:
         self._pkt_gaps_before = False
         self._pkt_urgent = False  # the current packet asks for an immediate SACK
         self.stats = ReceiverStats()
+        # RFC 8260: I-DATA reassembly and ordering, when negotiated.
+        self._idata = IDataQueue(self._ready, self.stats) if interleaving else None
 
     # ----- reading -----
 
@@ -270,6 +281,8 @@ class Receiver:
         reasm = sum(p.nbytes for p in runs)
         held = sum(len(m.data) for h in self._held_ssn.values() for m in h.values())
         ready = sum(len(m.data) for m in self._ready) + sum(len(m.data) for m in self._pd_parts)
+        if self._idata is not None:
+            held += self._idata.held_bytes()
         if self.buffered != reasm + held + ready + self._unconsumed:
             raise AssertionError(f"buffered {self.buffered} != {reasm}+{held}+{ready}+...")
         if len(self._by_last) != len(self._by_first) or any(
@@ -325,6 +338,49 @@ class Receiver:
             self._complete(msg)
         else:
             self._add_fragment(t, chunk, unordered)
+        return DataVerdict.NEW
+
+    def on_idata(self, chunk: IDataChunk, now: float) -> DataVerdict:
+        """Take one I-DATA chunk (RFC 8260 §2.2.3): the TSN and window rules of DATA, then
+        reassembly by MID and FSN (:mod:`.ireassembly`)."""
+        q = self._idata
+        assert q is not None  # the association sends I-DATA here only if negotiated
+        verdict = self._admit(chunk.tsn, chunk.stream_id, len(chunk.user_data), chunk.flags, now)
+        if verdict is DataVerdict.NEW:
+            self.buffered -= q.add(chunk, ReceivedMessage)
+        return verdict
+
+    def _admit(self, tsn: int, sid: int, n: int, flags: int, now: float) -> DataVerdict:
+        """The TSN map and window rules of on_data, for I-DATA; NEW: taken (counted)."""
+        if not n:
+            return DataVerdict.NO_USER_DATA
+        self.stats.chunks += 1
+        tmap = self._map
+        if not self._pkt_data:
+            self._pkt_data = True
+            self._pkt_gaps_before = tmap.has_gaps()
+        if self._first_unacked is None:
+            self._first_unacked = now
+        if flags & FLAG_IMMEDIATE:
+            self._pkt_urgent = True
+        t = tmap.unwrap(tsn)
+        if tmap.seen(t):
+            tmap.add_dup(tsn)
+            self._pkt_urgent = True
+            self.stats.duplicates += 1
+            return DataVerdict.DUPLICATE
+        cum = tmap.cum
+        if t - cum > self.max_tsn_span:
+            return self._no_room()
+        if sid >= self.inbound_streams:
+            tmap.add(t)
+            self.stats.invalid_stream += 1
+            return DataVerdict.INVALID_STREAM
+        buffered = self.buffered
+        if buffered + n > self.buffer_limit and (t != cum + 1 or buffered >= self.buffer_limit):
+            return self._no_room()
+        tmap.add(t)
+        self.buffered = buffered + n
         return DataVerdict.NEW
 
     def _no_room(self) -> DataVerdict:
@@ -399,6 +455,8 @@ class Receiver:
     def reset_streams(self, streams: tuple[int, ...]) -> None:
         """RFC 6525 §5.2.2 E3: the inbound streams (none: all) expect SSN 0 next. Messages
         held for them already use the new numbering (the old was all delivered: E2)."""
+        if self._idata is not None:
+            self._idata.reset_streams(streams)
         for sid in streams or list(self._next_ssn):
             self._next_ssn.pop(sid, None)
             if sid in self._held_ssn:
@@ -425,6 +483,8 @@ class Receiver:
         self._first_heap.clear()
         self._next_ssn.clear()
         self._held_ssn.clear()
+        if self._idata is not None:
+            self.buffered -= self._idata.restart()
         pd = self._pd
         if pd is not None:
             self._pd = None
@@ -509,6 +569,8 @@ class Receiver:
             if not ready:
                 return []
             self._ready = []
+            if self._idata is not None:
+                self._idata.ready = self._ready  # it appends to the Receiver's list
         n = 0
         for m in ready:
             n += len(m.data)
@@ -543,6 +605,11 @@ class Receiver:
     def _partial_delivery(self) -> None:
         """Start a partial delivery if one is due (see the module's note), then hand out
         every part of it that has arrived in sequence."""
+        if self._idata is not None:
+            start = not (self._ready or self._unconsumed) and self._half_full()
+            self._idata.partial_delivery(start, self.pd_point, self.mtu, self.a_rwnd,
+                                         ReceivedMessage)  # fmt: skip
+            return
         if self._pd is None:
             if self._ready or self._unconsumed or self._pd_parts:
                 return  # the user has data to read first: reading opens the window
@@ -597,6 +664,9 @@ class Receiver:
     def take_pd_aborted(self) -> list[tuple[int, int]]:
         """``(stream, SSN)`` of partial deliveries a FORWARD TSN ended (RFC 6458 §6.1.7)."""
         out, self._pd_aborted = self._pd_aborted, []
+        if self._idata is not None and self._idata.aborted:
+            out += [(sid, mid & SSN_MASK) for sid, mid in self._idata.aborted]  # RFC 8260 §4.1
+            self._idata.aborted = []
         return out
 
     # ----- FORWARD TSN (RFC 3758 §3.6) -----
@@ -620,6 +690,19 @@ class Receiver:
         for sid, ssn in chunk.streams:
             if sid < self.inbound_streams:
                 self._skip_stream(sid, ssn)
+
+    def on_iforward_tsn(self, chunk: IForwardTsnChunk, now: float) -> None:
+        """RFC 8260 §2.3.1: as FORWARD TSN, with (stream, U, MID) entries."""
+        q = self._idata
+        assert q is not None
+        self.sack_now = True
+        tmap = self._map
+        new_cum = tmap.unwrap(chunk.new_cum_tsn)
+        if new_cum <= tmap.cum or new_cum - tmap.cum > self.max_tsn_span:
+            self.stats.forward_tsn_ignored += 1
+            return
+        tmap.forward(new_cum)
+        self.buffered -= q.forward(chunk.entries, self.inbound_streams)
 
     def _drop_partials(self, cum: int) -> None:
         """§3.6: remove every partial message still missing a TSN at or below ``cum``.

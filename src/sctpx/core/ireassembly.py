@@ -1,0 +1,232 @@
+"""Reassembly and ordering of I-DATA chunks (RFC 8260 §2.2.3, §2.3.1), beside the DATA ones.
+
+:class:`Receiver` keeps the TSN map, the window and the SACKs for both chunk kinds; with
+I-DATA negotiated it hands each new chunk to an :class:`IDataQueue`, which puts messages
+together by (stream, U flag, MID) and FSN - never by TSN: the sender interleaves messages
+of different streams - and delivers ordered ones in MID order per stream (RFC 1982 serial
+arithmetic on 32 bits). Complete messages go to the Receiver's ready list; the
+byte counts it returns keep the Receiver's ``buffered`` right.
+
+Partial delivery (RFC 9260 §6.9, RFC 6458 §8.1.20) follows the Receiver's rule (a message
+of at least the partial delivery point, the window too small for its next fragments,
+everything delivered already read). Decision: with I-DATA several messages may be in
+partial delivery at once, one per stream at most, and other streams' messages are handed
+out between their parts (RFC 6458 fragment interleave level 2, which RFC 8260 §4.3.1 asks
+for): holding everything else back behind one message could deadlock two large messages
+that share the buffer. Parts of one stream never interleave with its other messages.
+
+An I-FORWARD-TSN entry (RFC 8260 §2.3.1) drops the partial messages of its stream and U
+flag up to its MID (the sender gives each stream's messages TSNs one message after the
+other, so those are exactly the abandoned ones) and, for ordered messages, delivers the
+held ones up to it and expects the MID after. Not handled: an FSN that wraps (a message
+of 2**32 fragments; the receive buffer bounds a message in reassembly far below that).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..wire.chunks import FLAG_BEGIN, FLAG_END, FLAG_UNORDERED, IDataChunk
+
+if TYPE_CHECKING:
+    from .receiver import ReceivedMessage, ReceiverStats
+
+MASK32 = 0xFFFFFFFF
+HALF32 = 0x80000000
+
+
+class _IMsg:
+    """One message in reassembly: its fragments by FSN."""
+
+    __slots__ = ("frags", "last_fsn", "mid", "nbytes", "next_fsn", "pd", "ppid", "sid", "tsn",
+                 "unordered")  # fmt: skip
+
+    def __init__(self, sid: int, unordered: bool, mid: int) -> None:
+        self.sid, self.unordered, self.mid = sid, unordered, mid
+        self.frags: dict[int, bytes] = {}
+        self.nbytes = 0
+        self.last_fsn = -1  # known once the E fragment is in
+        self.ppid = -1  # known once the B fragment is in
+        self.tsn = 0  # of the B fragment
+        self.next_fsn = 0  # partial delivery: the FSN its next part starts at
+        self.pd = False
+
+
+class IDataQueue:
+    """Reassembly by (stream, U, MID) and FSN, MID order per stream (see the module note)."""
+
+    __slots__ = ("_held", "_msgs", "_next_mid", "aborted", "ready", "stats")
+
+    def __init__(self, ready: list[ReceivedMessage], stats: ReceiverStats) -> None:
+        self.ready = ready  # the Receiver's list of deliverable messages
+        self.stats = stats
+        self._msgs: dict[tuple[int, bool, int], _IMsg] = {}
+        self._next_mid: dict[int, int] = {}  # ordered: the MID each stream delivers next
+        self._held: dict[int, dict[int, ReceivedMessage]] = {}  # complete, waiting their turn
+        self.aborted: list[tuple[int, int]] = []  # (stream, MID) of partial deliveries ended
+
+    def held_bytes(self) -> int:
+        """Bytes in reassembly or waiting for their turn (for the Receiver's invariants)."""
+        n = sum(m.nbytes for m in self._msgs.values())
+        return n + sum(len(r.data) for h in self._held.values() for r in h.values())
+
+    def next_mid(self, sid: int) -> int:
+        return self._next_mid.get(sid, 0)
+
+    # ----- chunks -----
+
+    def add(self, chunk: IDataChunk, make: type[ReceivedMessage]) -> int:
+        """Take one new I-DATA chunk; returns the bytes discarded (a peer error)."""
+        flags = chunk.flags
+        sid, mid = chunk.stream_id, chunk.mid
+        unordered = flags & FLAG_UNORDERED != 0
+        data = chunk.user_data
+        if flags & FLAG_BEGIN and flags & FLAG_END:
+            return self._complete(make(sid, mid, chunk.ppid_or_fsn, data, unordered, chunk.tsn))
+        key = (sid, unordered, mid)
+        m = self._msgs.get(key)
+        if m is None:
+            if not unordered and not self._ahead(sid, mid):
+                return len(data)  # an MID already delivered or skipped: a peer error
+            m = self._msgs[key] = _IMsg(sid, unordered, mid)
+        fsn = 0 if flags & FLAG_BEGIN else chunk.ppid_or_fsn
+        if fsn in m.frags or fsn < m.next_fsn or (m.last_fsn >= 0 and fsn > m.last_fsn):
+            return len(data)  # a second fragment with this FSN, or past the end
+        if flags & FLAG_BEGIN:
+            m.ppid, m.tsn = chunk.ppid_or_fsn, chunk.tsn
+        if flags & FLAG_END:
+            m.last_fsn = fsn
+        m.frags[fsn] = data
+        m.nbytes += len(data)
+        if m.pd:
+            self._pd_parts(m, make)
+        elif m.last_fsn >= 0 and m.ppid >= 0 and len(m.frags) == m.last_fsn + 1:
+            del self._msgs[key]
+            whole = b"".join([m.frags[i] for i in range(m.last_fsn + 1)])
+            return self._complete(make(sid, mid, m.ppid, whole, unordered, m.tsn))
+        return 0
+
+    def _ahead(self, sid: int, mid: int) -> bool:
+        return (mid - self._next_mid.get(sid, 0)) & MASK32 < HALF32
+
+    def _complete(self, msg: ReceivedMessage) -> int:
+        """Unordered messages go out at once, ordered ones in MID order (ReceivedMessage.ssn
+        holds the MID until the data path reports it)."""
+        if msg.unordered:
+            self.ready.append(msg)
+            self.stats.messages += 1
+            return 0
+        sid, mid = msg.stream_id, msg.ssn
+        expected = self._next_mid.get(sid, 0)
+        if mid == expected:
+            self.ready.append(msg)
+            self.stats.messages += 1
+            self._advance(sid, (mid + 1) & MASK32)
+            return 0
+        if not self._ahead(sid, mid):
+            self.stats.discarded_messages += 1
+            return len(msg.data)
+        held = self._held.setdefault(sid, {})
+        if mid in held:
+            self.stats.discarded_messages += 1
+            return len(msg.data)
+        held[mid] = msg
+        return 0
+
+    def _advance(self, sid: int, expected: int) -> None:
+        """Expect ``expected`` on ``sid``; deliver the held messages then in sequence."""
+        held = self._held.get(sid)
+        while held and (msg := held.pop(expected, None)) is not None:
+            self.ready.append(msg)
+            self.stats.messages += 1
+            expected = (expected + 1) & MASK32
+        self._next_mid[sid] = expected
+        if held is not None and not held:
+            del self._held[sid]
+
+    # ----- partial delivery -----
+
+    def partial_delivery(self, start: bool, pd_point: int, small_window: int, rwnd: int,
+                         make: type[ReceivedMessage]) -> None:  # fmt: skip
+        """Hand out the parts that arrived of messages in partial delivery; if ``start``,
+        begin one for each message that qualifies (see the module note)."""
+        if not start:
+            return
+        busy = {m.sid for m in self._msgs.values() if m.pd}
+        for m in list(self._msgs.values()):
+            if m.pd or m.sid in busy or 0 not in m.frags or m.nbytes < pd_point:
+                continue
+            frag = m.nbytes // len(m.frags) + 20
+            if rwnd >= 2 * max(frag, small_window):
+                continue
+            if not m.unordered and m.mid != self._next_mid.get(m.sid, 0):
+                continue
+            m.pd = True
+            busy.add(m.sid)
+            self.stats.partial_deliveries += 1
+            self._pd_parts(m, make)
+
+    def _pd_parts(self, m: _IMsg, make: type[ReceivedMessage]) -> None:
+        parts = []
+        while m.next_fsn in m.frags:
+            parts.append(m.frags.pop(m.next_fsn))
+            m.next_fsn += 1
+        if not parts:
+            return
+        data = b"".join(parts)
+        m.nbytes -= len(data)
+        done = m.next_fsn - 1 == m.last_fsn
+        self.ready.append(make(m.sid, m.mid, m.ppid, data, m.unordered, m.tsn, done))
+        if done:
+            del self._msgs[(m.sid, m.unordered, m.mid)]
+            self.stats.messages += 1
+            if not m.unordered:
+                self._advance(m.sid, (m.mid + 1) & MASK32)
+
+    # ----- I-FORWARD-TSN (RFC 8260 §2.3.1) -----
+
+    def forward(self, entries: tuple[tuple[int, bool, int], ...], streams: int) -> int:
+        """Skip each entry's stream and U flag up to its MID; returns the bytes dropped."""
+        dropped = 0
+        for sid, unordered, mid in entries:
+            if sid >= streams:
+                continue
+            for key, m in list(self._msgs.items()):
+                if key[0] != sid or key[1] != unordered or (mid - key[2]) & MASK32 >= HALF32:
+                    continue
+                del self._msgs[key]
+                dropped += m.nbytes
+                self.stats.discarded_partials += 1
+                if m.pd:
+                    self.aborted.append((sid, m.mid))
+            if not unordered and self._ahead(sid, mid):
+                expected = self._next_mid.get(sid, 0)
+                held = self._held.get(sid, {})
+                for k in sorted(held, key=lambda k: (k - expected) & MASK32):
+                    if (k - expected) & MASK32 <= (mid - expected) & MASK32:
+                        self.ready.append(held.pop(k))
+                        self.stats.messages += 1
+                self._advance(sid, (mid + 1) & MASK32)
+        return dropped
+
+    # ----- resets -----
+
+    def reset_streams(self, streams: tuple[int, ...]) -> None:
+        """RFC 8260 §2.3.2 / RFC 6525 §5.2.2: the streams (none: all) expect MID 0 next."""
+        for sid in streams or list(self._next_mid):
+            self._next_mid.pop(sid, None)
+            if sid in self._held:
+                self._advance(sid, 0)
+
+    def restart(self) -> int:
+        """SSN/TSN reset: everything in reassembly or held is dropped; returns its bytes."""
+        dropped = self.held_bytes()
+        for m in self._msgs.values():
+            self.stats.discarded_partials += 1
+            if m.pd:
+                self.aborted.append((m.sid, m.mid))
+        self.stats.discarded_messages += sum(len(h) for h in self._held.values())
+        self._msgs.clear()
+        self._held.clear()
+        self._next_mid.clear()
+        return dropped
