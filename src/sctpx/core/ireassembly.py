@@ -55,7 +55,7 @@ class _IMsg:
 class IDataQueue:
     """Reassembly by (stream, U, MID) and FSN, MID order per stream (see the module note)."""
 
-    __slots__ = ("_held", "_msgs", "_next_mid", "aborted", "ready", "stats")
+    __slots__ = ("_held", "_msgs", "_next_mid", "_pd_wait", "aborted", "ready", "stats")
 
     def __init__(self, ready: list[ReceivedMessage], stats: ReceiverStats) -> None:
         self.ready = ready  # the Receiver's list of deliverable messages
@@ -64,10 +64,13 @@ class IDataQueue:
         self._next_mid: dict[int, int] = {}  # ordered: the MID each stream delivers next
         self._held: dict[int, dict[int, ReceivedMessage]] = {}  # complete, waiting their turn
         self.aborted: list[tuple[int, int]] = []  # (stream, MID) of partial deliveries ended
+        # Streams with a message in partial delivery: their other complete messages wait.
+        self._pd_wait: dict[int, list[ReceivedMessage]] = {}
 
     def held_bytes(self) -> int:
         """Bytes in reassembly or waiting for their turn (for the Receiver's invariants)."""
         n = sum(m.nbytes for m in self._msgs.values())
+        n += sum(len(r.data) for ws in self._pd_wait.values() for r in ws)
         return n + sum(len(r.data) for h in self._held.values() for r in h.values())
 
     def next_mid(self, sid: int) -> int:
@@ -112,6 +115,10 @@ class IDataQueue:
     def _complete(self, msg: ReceivedMessage) -> int:
         """Unordered messages go out at once, ordered ones in MID order (ReceivedMessage.ssn
         holds the MID until the data path reports it)."""
+        waiting = self._pd_wait.get(msg.stream_id)
+        if waiting is not None:  # after the message in parts on its stream
+            waiting.append(msg)
+            return 0
         if msg.unordered:
             self.ready.append(msg)
             self.stats.messages += 1
@@ -163,6 +170,7 @@ class IDataQueue:
                 continue
             m.pd = True
             busy.add(m.sid)
+            self._pd_wait[m.sid] = []
             self.stats.partial_deliveries += 1
             self._pd_parts(m, make)
 
@@ -182,6 +190,15 @@ class IDataQueue:
             self.stats.messages += 1
             if not m.unordered:
                 self._advance(m.sid, (m.mid + 1) & MASK32)
+            self._pd_over(m.sid)
+
+    def _pd_over(self, sid: int) -> int:
+        """The partial delivery on ``sid`` ended: what waited for it goes on; returns the
+        bytes discarded meanwhile."""
+        dropped = 0
+        for msg in self._pd_wait.pop(sid, []):
+            dropped += self._complete(msg)
+        return dropped
 
     # ----- I-FORWARD-TSN (RFC 8260 §2.3.1) -----
 
@@ -199,6 +216,7 @@ class IDataQueue:
                 self.stats.discarded_partials += 1
                 if m.pd:
                     self.aborted.append((sid, m.mid))
+                    dropped += self._pd_over(sid)
             if not unordered and self._ahead(sid, mid):
                 expected = self._next_mid.get(sid, 0)
                 held = self._held.get(sid, {})
@@ -229,4 +247,5 @@ class IDataQueue:
         self._msgs.clear()
         self._held.clear()
         self._next_mid.clear()
+        self._pd_wait.clear()
         return dropped
