@@ -93,10 +93,21 @@ def test_multihomed_init_lists_every_local_address() -> None:  # INIT-04
     assert 64 not in ext.chunk_types and 192 in ext.chunk_types  # INIT-08
 
 
-def test_interleaving_is_refused_until_i_data_exists() -> None:  # INIT-08
-    with pytest.raises(OSError) as ei:
-        ep(interleaving=True)
-    assert ei.value.errno == errno.EOPNOTSUPP
+def test_interleaving_is_accepted_and_announced() -> None:  # INIT-08, RFC 8260 §2.2
+    """I-DATA exists now: interleaving=True is taken and the INIT lists I-DATA (64) among
+    its supported extensions (RFC 5061 §4.2.7); without it, it does not."""
+
+    def announced(**cfg: object) -> set[int]:
+        e = ep(**cfg)
+        e.connectx(PEER, 0.0)
+        [(pkt, _d, _s, _t)] = inits(e)
+        init = pkt.chunks[0]
+        assert isinstance(init, w.InitChunk)
+        return {t for p in init.params if isinstance(p, w.SupportedExtensionsParam)
+                for t in p.chunk_types}  # fmt: skip
+
+    assert 64 in announced(interleaving=True)
+    assert 64 not in announced()
 
 
 def test_tags_random_nonzero_and_new_per_association() -> None:  # INIT-02, INIT-07
