@@ -1023,7 +1023,11 @@ def destructive(pkt: w.Packet, victim: Association, other: Association | None) -
              w.ForwardTsnChunk, w.IForwardTsnChunk),
         ):  # fmt: skip
             return True
-        if isinstance(c, w.DataChunk):
+        if isinstance(c, w.IDataChunk) is not victim.interleaving and isinstance(
+            c, (w.DataChunk, w.IDataChunk)
+        ):  # the kind not negotiated: a Protocol Violation ABORT (RFC 8260 §2.2.3)
+            return True
+        if isinstance(c, (w.DataChunk, w.IDataChunk)):
             if not c.user_data or d is None:
                 return True
             if tsn_lt(d.receiver.cum_tsn, c.tsn):

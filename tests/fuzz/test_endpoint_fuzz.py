@@ -220,3 +220,16 @@ def test_a_failure_in_a_fork_is_raised_and_a_dead_fork_is_a_finding() -> None:
     report = fh.join_fork(fh.start_fork(dies), "established", 7, 3)
     [f] = report.found
     assert (f.target, f.seed, f.index) == ("established", 7, 3) and "signal 9" in f.error
+
+
+def test_the_chunk_kind_not_negotiated_is_destructive() -> None:
+    """I-DATA on a DATA association ends it (RFC 8260 §2.2.3): only forks may take it."""
+    pair = _pair()
+    b = pair.assoc(pair.b)
+    assert b is not None and b.data is not None and not b.interleaving
+    old = b.data.receiver.cum_tsn  # a duplicate TSN: harmless as DATA, not as I-DATA
+    idata = w.IDataChunk(old, 0, 0, 0, b"x", flags=w.FLAG_BEGIN | w.FLAG_END)
+    assert fh.destructive(w.Packet(fh.CPORT, fh.SPORT, b.local_tag, [idata]), b, None)
+    _forge(pair, [idata])
+    with pytest.raises(fh.FuzzFailure, match=r"main pair: (SendFailed|AssocChange)"):
+        pair.settle(5.0)
