@@ -9,11 +9,12 @@ byte counts it returns keep the Receiver's ``buffered`` right.
 
 Partial delivery (RFC 9260 §6.9, RFC 6458 §8.1.20) follows the Receiver's rule (a message
 of at least the partial delivery point, the window too small for its next fragments,
-everything delivered already read). Decision: with I-DATA several messages may be in
-partial delivery at once, one per stream at most, and other streams' messages are handed
-out between their parts (RFC 6458 fragment interleave level 2, which RFC 8260 §4.3.1 asks
-for): holding everything else back behind one message could deadlock two large messages
-that share the buffer. Parts of one stream never interleave with its other messages.
+everything delivered already read), with one addition (see :meth:`partial_delivery`).
+Decision: with I-DATA several messages may be in partial delivery at once, one per stream
+at most, and other streams' messages are handed out between their parts (RFC 6458
+fragment interleave level 2, which RFC 8260 §4.3.1 asks for): holding everything else
+back behind one message could deadlock two large messages that share the buffer. A
+stream's other messages wait until its message in parts is over.
 
 An I-FORWARD-TSN entry (RFC 8260 §2.3.1) drops the partial messages of its stream and U
 flag up to its MID (the sender gives each stream's messages TSNs one message after the
@@ -155,18 +156,32 @@ class IDataQueue:
 
     def partial_delivery(self, start: bool, pd_point: int, small_window: int, rwnd: int,
                          make: type[ReceivedMessage]) -> None:  # fmt: skip
-        """Hand out the parts that arrived of messages in partial delivery; if ``start``,
-        begin one for each message that qualifies (see the module note)."""
+        """If ``start``, begin a partial delivery for each message that qualifies (see the
+        module note); parts that arrive later go out as they come (:meth:`add`).
+
+        Decision: when none reaches the partial delivery point and none is in parts, the
+        largest message that could be is handed out in parts all the same: interleaved
+        messages can fill the buffer together with none of them complete and none at
+        that point (found by the property test), and nothing else would ever open the
+        window again.
+        """
         if not start:
             return
         busy = {m.sid for m in self._msgs.values() if m.pd}
-        for m in list(self._msgs.values()):
-            if m.pd or m.sid in busy or 0 not in m.frags or m.nbytes < pd_point:
-                continue
-            frag = m.nbytes // len(m.frags) + 20
-            if rwnd >= 2 * max(frag, small_window):
+        waiting: list[_IMsg] = []
+        for m in self._msgs.values():
+            if m.pd or m.sid in busy or 0 not in m.frags:
                 continue
             if not m.unordered and m.mid != self._next_mid.get(m.sid, 0):
+                continue
+            frag = m.nbytes // len(m.frags) + 20
+            if rwnd < 2 * max(frag, small_window):
+                waiting.append(m)
+        due = [m for m in waiting if m.nbytes >= pd_point]
+        if not due and not busy and waiting:
+            due = [max(waiting, key=lambda m: m.nbytes)]
+        for m in due:
+            if m.sid in busy:
                 continue
             m.pd = True
             busy.add(m.sid)

@@ -249,8 +249,8 @@ class SendQueue:
     sender reads directly (the one-stream fast path); else :attr:`fifo` is None.
     """
 
-    __slots__ = ("_cur", "_locked", "_pkt_closed", "count", "fifo", "interleaving", "last",
-                 "sched", "streams")  # fmt: skip
+    __slots__ = ("_cur", "_locked", "_pkt_closed", "_pkt_sent", "count", "fifo", "interleaving",
+                 "last", "sched", "streams")  # fmt: skip
 
     def __init__(self, scheduler: str, interleaving: bool) -> None:
         check_scheduler(scheduler)
@@ -263,6 +263,7 @@ class SendQueue:
         self._cur: StreamQueue | None = None  # the stream being sent from (non-empty)
         self._locked = False  # its message is part sent and no switch is allowed (§6.9)
         self._pkt_closed = False  # rr_pkt: the packet being filled took its stream's last
+        self._pkt_sent = False  # rr_pkt: the stream in turn sent since the turn began
 
     # ----- the container -----
 
@@ -393,12 +394,14 @@ class SendQueue:
         chunks = q.chunks
         c = chunks.popleft()
         self.count -= 1
+        self._pkt_sent = True
         if self.interleaving or c.flags & FLAG_END:  # a unit ends: a switch is allowed
             self._locked = False
             if not chunks:
-                self.sched.deactivate(q)
+                self.sched.deactivate(q)  # the next stream is in turn already
                 self._cur = None
                 self._pkt_closed = self.sched.per_packet
+                self._pkt_sent = False
             elif self.sched.served(q, c):
                 self._cur = None
         else:
@@ -408,8 +411,9 @@ class SendQueue:
     def next_packet(self) -> None:
         """A new packet starts: rr_pkt's next stream (unless a message is part sent, §6.9)."""
         self._pkt_closed = False
-        if not self._locked and self.sched.next_packet():
+        if self._pkt_sent and not self._locked and self.sched.next_packet():
             self._cur = None
+        self._pkt_sent = False
 
     # ----- choices -----
 
