@@ -2,10 +2,11 @@
 
 Two sans-IO Endpoints joined by a simulated link of a set bandwidth and one-way delay
 (each direction a drop-tail FIFO of ``--queue`` packets: a datagram waits for the ones
-before it to be serialised, then flies for the delay), in virtual time. Stream 0 always has 1 MB messages queued; every
-10 ms the sender puts a 100-byte message on stream 1. The figure is the delay of those
-small messages, from ``send`` to their delivery (median and 99th percentile, ms), for
-DATA (RFC 9260) and I-DATA (RFC 8260) under the FCFS, round-robin and WFQ schedulers.
+before it to be serialised, then flies for the delay), in virtual time. Stream 0 always
+has 1 MB messages queued; every 10 ms the sender puts a 100-byte message on stream 1.
+The figure is the delay of those small messages, from ``send`` to their delivery (median
+and 99th percentile, ms), for DATA (RFC 9260) and I-DATA (RFC 8260) under the FCFS,
+round-robin and WFQ schedulers.
 
 Without I-DATA a message's fragments take consecutive TSNs (§6.9), so a small message
 waits for the 1 MB ahead of it whatever the scheduler; with I-DATA and a scheduler that
