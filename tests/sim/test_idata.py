@@ -4,12 +4,14 @@ that does not offer I-DATA, and the Protocol Violation ABORT (§2.2.3)."""
 
 from __future__ import annotations
 
+import errno
 import random
 
 import pytest
 
 from sctpx import wire as w
 from sctpx.core import AssocChangeState, Config, State
+from sctpx.core.errors import UsageError
 from sctpx.core.events import DataReceived, SendFailed
 from sctpx.sim import ANY
 
@@ -224,3 +226,30 @@ def test_a_forward_tsn_on_an_i_data_association_is_a_protocol_violation() -> Non
     end = p.ended("s")
     assert end is not None and end.state is AssocChangeState.COMM_LOST
     assert _violation_abort(p)
+
+
+def test_the_scheduler_and_stream_values_are_set_on_a_live_association() -> None:
+    p, aid = start(idata_cfg())
+    a = p.assoc(aid)
+    a.set_stream_scheduler("prio")
+    a.set_stream_value(1, 0)
+    a.set_stream_value(0, 7)
+    assert (a.stream_value(0), a.stream_value(1)) == (7, 0)
+    for call in (lambda: a.set_stream_value(4, 1), lambda: a.set_stream_value(-1, 1),
+                 lambda: a.set_stream_value(0, 70000), lambda: a.stream_value(9),
+                 lambda: a.set_stream_scheduler("lottery")):  # fmt: skip
+        with pytest.raises(UsageError) as exc:
+            call()
+        assert exc.value.errno == errno.EINVAL
+    assert a.stream_value(0) == 7  # a refused call changes nothing
+    p.client.send(aid, bytes(200_000), p.net.now, stream=0)
+    p.client.send(aid, b"urgent", p.net.now, stream=1)
+    p.net.poke(p.client)
+    assert p.run_until(lambda: len(received(p)) == 2, 30)
+    assert [e.stream_id for e in received(p)] == [1, 0]  # the higher priority first
+    a.set_stream_scheduler("wfq")
+    assert a.stream_value(0) == 1  # values start again at the new scheduler's default
+    p.client.abort(aid, p.net.now)
+    with pytest.raises(UsageError) as exc:
+        a.set_stream_scheduler("rr")
+    assert exc.value.errno == errno.ENOTCONN
