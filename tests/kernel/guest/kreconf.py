@@ -11,7 +11,7 @@ agent: ``echo 'reset out 1 2' > FIFO``); every line of output is one JSON object
   {"ev": "msg", "sid": S, "ssn": N, "len": L, "sha": HEX16, "head": TEXT}  (whole messages)
   {"ev": "stream_reset", "flags": F, "streams": [..]}
   {"ev": "assoc_reset", "flags": F, "local_tsn": T, "remote_tsn": T}
-  {"ev": "stream_change", "flags": F, "in": N, "out": N}
+  {"ev": "stream_change", "flags": F, "in": N, "out": N, "total_in": N, "total_out": N}
   {"ev": "ok", "cmd": C} / {"ev": "err", "cmd": C, "errno": E}    (each command's outcome)
   {"ev": "status", "in": N, "out": N}
 
@@ -79,7 +79,14 @@ def sockaddr(ip, port):
             + bytes(8))
 
 
-def notification(data):
+def stream_counts(conn):
+    """(inbound, outbound) streams of the association now (SCTP_STATUS)."""
+    raw = conn.getsockopt(SOL_SCTP, SCTP_STATUS, 256)
+    ins, outs = struct.unpack_from("=iiIHHHH", raw)[5:7]
+    return ins, outs
+
+
+def notification(conn, data):
     typ, _flags, _len = struct.unpack_from("=HHI", data)
     if typ == 0x8001:  # SCTP_ASSOC_CHANGE
         st, err, ost, ist, aid = struct.unpack_from("=HHHHi", data, 8)
@@ -98,8 +105,12 @@ def notification(data):
         _t, flags, _l, _aid, local, remote = struct.unpack_from("=HHIiII", data)
         out(ev="assoc_reset", flags=flags, local_tsn=local, remote_tsn=remote)
     elif typ == 0x800C:  # struct sctp_stream_change_event
+        # Linux 6.1 puts the numbers of streams added here, not the new totals (RFC 6525
+        # §6.1.3): the totals from SCTP_STATUS go with them
         _t, flags, _l, _aid, ins, outs = struct.unpack_from("=HHIiHH", data)
-        out(ev="stream_change", flags=flags, **{"in": ins, "out": outs})
+        total_in, total_out = stream_counts(conn)
+        out(ev="stream_change", flags=flags, total_in=total_in, total_out=total_out,
+            **{"in": ins, "out": outs})
     else:
         out(ev="notification", type=typ)
 
@@ -116,7 +127,7 @@ def reader(conn):
             out(ev="down", eof=True)
             return
         if flags & MSG_NOTIFICATION:
-            notification(data)
+            notification(conn, data)
             continue
         info = None
         for level, typ, cdata in anc:
@@ -182,8 +193,7 @@ def command(conn, words):
     elif cmd == "assoc":
         setopt_retry(conn, SCTP_RESET_ASSOC, struct.pack("=i", 0), "assoc")
     elif cmd == "status":
-        raw = conn.getsockopt(SOL_SCTP, SCTP_STATUS, 256)
-        _aid, _state, _rwnd, _unack, _pend, ins, outs = struct.unpack_from("=iiIHHHH", raw)
+        ins, outs = stream_counts(conn)
         out(ev="status", **{"in": ins, "out": outs})
     elif cmd == "close":
         conn.shutdown(socket.SHUT_WR)
