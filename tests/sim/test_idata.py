@@ -253,3 +253,24 @@ def test_the_scheduler_and_stream_values_are_set_on_a_live_association() -> None
     with pytest.raises(UsageError) as exc:
         a.set_stream_scheduler("rr")
     assert exc.value.errno == errno.ENOTCONN
+
+
+def test_a_stream_reset_restarts_both_mid_counters_with_i_data() -> None:  # §2.3.2
+    cfg = idata_cfg(stream_reset=0x01)
+    p, aid = start(cfg)
+    for u in (False, True, False):
+        p.client.send(aid, b"before", p.net.now, stream=1, unordered=u)
+    p.net.poke(p.client)
+    assert p.run_until(lambda: len(received(p)) == 3, 5)
+    p.assoc(aid).reconfig().reset_streams((1,), False, True, p.net.now)
+    for u in (False, True):
+        p.client.send(aid, b"after", p.net.now, stream=1, unordered=u)
+    p.net.poke(p.client)
+    assert p.run_until(lambda: len(received(p)) == 5, 5)
+    mids = [(c.mid, bool(c.flags & w.FLAG_UNORDERED), c.user_data)
+            for r in sent(p.net, w.IDataChunk) if r.packet is not None
+            for c in r.packet.chunks if isinstance(c, w.IDataChunk)]  # fmt: skip
+    assert sorted(set(mids)) == sorted({(0, False, b"before"), (0, True, b"before"),
+                                        (1, False, b"before"), (0, False, b"after"),
+                                        (0, True, b"after")})  # fmt: skip
+    assert [e.data for e in received(p)][3:] == [b"after", b"after"]
