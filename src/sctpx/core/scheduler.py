@@ -337,8 +337,10 @@ class SendQueue:
                 if fifo[0].msg is m:
                     for _ in gone:
                         fifo.popleft()
-                else:
-                    self.fifo = deque([c for c in fifo if c.msg is not m])
+                else:  # in place: the sender may hold this deque
+                    keep = [c for c in fifo if c.msg is not m]
+                    fifo.clear()
+                    fifo.extend(keep)
             return gone
         q = self.streams.get(m.stream_id)
         if q is None:
@@ -352,7 +354,9 @@ class SendQueue:
             for _ in gone:
                 chunks.popleft()
         else:
-            q.chunks = deque([c for c in chunks if c.msg is not m])
+            keep = [c for c in chunks if c.msg is not m]
+            chunks.clear()
+            chunks.extend(keep)
         self.count -= len(gone)
         if self._cur is q:
             self._locked = False
