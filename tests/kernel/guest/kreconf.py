@@ -20,7 +20,8 @@ SIZE), ``reset out|in|both [SID ...]`` (SCTP_RESET_STREAMS), ``add out|in N``
 (SCTP_ADD_STREAMS), ``assoc`` (SCTP_RESET_ASSOC), ``status``, ``close``.
 
 Socket option numbers: Linux include/uapi/linux/sctp.h (6.1): SCTP_EVENTS 11,
-SCTP_STATUS 14, SCTP_FRAGMENT_INTERLEAVE 18, SCTP_SOCKOPT_BINDX_ADD 100,
+SCTP_STATUS 14, SCTP_FRAGMENT_INTERLEAVE 18, SCTP_PARTIAL_DELIVERY_POINT 19,
+SCTP_SOCKOPT_BINDX_ADD 100,
 SCTP_RECONFIG_SUPPORTED 117, SCTP_ENABLE_STREAM_RESET 118, SCTP_RESET_STREAMS 119,
 SCTP_RESET_ASSOC 120, SCTP_ADD_STREAMS 121, SCTP_STREAM_SCHEDULER 123 (enum
 sctp_sched_type: FCFS 0, PRIO 1, RR 2), SCTP_INTERLEAVING_SUPPORTED 125; the
@@ -45,6 +46,7 @@ SOL_SCTP = 132
 SCTP_EVENTS = 11
 SCTP_STATUS = 14
 SCTP_FRAGMENT_INTERLEAVE = 18
+SCTP_PARTIAL_DELIVERY_POINT = 19
 SCTP_SOCKOPT_BINDX_ADD = 100
 SCTP_RECONFIG_SUPPORTED = 117
 SCTP_ENABLE_STREAM_RESET = 118
@@ -221,6 +223,9 @@ def main():
     s.setsockopt(SOL_SCTP, SCTP_ENABLE_STREAM_RESET, ASSOC_VALUE.pack(0, a.enable))
     if a.intl:
         s.setsockopt(SOL_SCTP, SCTP_FRAGMENT_INTERLEAVE, 2)
+        # Without a partial delivery point Linux 6.1 held a 300 KB I-DATA message until its
+        # window was 0 and then stalled (no partial delivery): hand out parts from 64 KB
+        s.setsockopt(SOL_SCTP, SCTP_PARTIAL_DELIVERY_POINT, 65536)
         s.setsockopt(SOL_SCTP, SCTP_INTERLEAVING_SUPPORTED, ASSOC_VALUE.pack(0, 1))
     s.setsockopt(SOL_SCTP, SCTP_STREAM_SCHEDULER, ASSOC_VALUE.pack(0, SCHEDULERS[a.sched]))
     # struct sctp_event_subscribe: data_io, association, address, send_failure, peer_error,

@@ -1,0 +1,203 @@
+"""User message interleaving (RFC 8260, I-DATA) with Linux's SCTP in the VM, both ways.
+
+The guest's guest/kreconf.py offers I-DATA (``net.sctp.intl_enable=1``,
+SCTP_FRAGMENT_INTERLEAVE 2, SCTP_INTERLEAVING_SUPPORTED) and schedules its streams
+round robin (SCTP_STREAM_SCHEDULER); our side connects with
+``Config(interleaving=True, stream_scheduler="rr")``.
+
+Each way: a 300 KB message on stream 0, then 20 small ones on stream 1. Every message
+arrives whole (its SHA-256), the small ones in order, and some of them before the large
+one is complete: they were interleaved with its fragments. tshark on the taps: I-DATA
+(64) chunks both ways, no DATA (0) chunk. And when only one side offers I-DATA, both
+keep to DATA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import sctpx.aio
+from sctpx.core import Config
+from sctpx.testing import check_capture
+
+from .support import (
+    GUEST,
+    HOST,
+    UDP_PORT,
+    TapCapture,
+    assert_transport,
+    chunk_names,
+    run,
+    stack_for,
+)
+from .test_reconfig import KernelReconf
+from .vm import KernelPeer
+
+DATA, I_DATA, FORWARD_TSN, I_FORWARD_TSN = 0, 64, 192, 194
+BIG, SMALL, SMALL_COUNT = 300_000, 100, 20
+INTL_SYSCTLS = {"net.sctp.intl_enable": "1", "net.sctp.reconf_enable": "1"}
+H, K = HOST["ipv4"][0], GUEST["ipv4"][0]
+
+
+def payload(tag: str, i: int, size: int) -> bytes:
+    """What guest/kreconf.py's ``send`` makes: "TAG-00000i:" padded with '.' to ``size``."""
+    head = f"{tag}-{i:06d}:".encode()
+    return head + b"." * max(0, size - len(head))
+
+
+def sha16(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@contextlib.asynccontextmanager
+async def session(
+    kernel: KernelPeer, port: int, *, ours: bool = True, theirs: bool = True
+) -> AsyncIterator[tuple[sctpx.aio.Association, KernelReconf]]:
+    """kreconf.py (I-DATA offered if ``theirs``) and our association to it (if ``ours``)."""
+    for name, value in INTL_SYSCTLS.items():
+        kernel.set_sysctl(name, value)
+    extra = "--sched rr" + (" --intl" if theirs else "")
+    k = await asyncio.to_thread(KernelReconf, kernel, port, [K], 7, extra)
+    try:
+        async with stack_for(kernel.transport) as stack:
+            cfg = Config(interleaving=ours, stream_scheduler="rr")
+            assoc = await sctpx.aio.connectx([(K, port)], local=[H], stack=stack, timeout=10,
+                                             config=cfg)  # fmt: skip
+            await asyncio.to_thread(k.wait, lambda r: r.get("ev") == "up", "COMM_UP")
+            try:
+                yield assoc, k
+            finally:
+                with contextlib.suppress(OSError, TimeoutError):
+                    await assoc.close(timeout=10)
+    finally:
+        k.close()
+
+
+async def receive(assoc: sctpx.aio.Association, count: int) -> list[tuple[int, bytes]]:
+    """``count`` whole messages as (stream, data), in the order each was completed (the
+    parts of a large one joined; with I-DATA parts of messages on other streams may come
+    between them)."""
+    parts: dict[int, bytes] = {}
+    done: list[tuple[int, bytes]] = []
+    while len(done) < count:
+        m = await asyncio.wait_for(assoc.recv(), 20)
+        buf = parts.pop(m.stream, b"") + m.data
+        if m.complete:
+            done.append((m.stream, buf))
+        else:
+            parts[m.stream] = buf
+    return done
+
+
+def check_wire(pcap: Path, transport: str, idata: bool) -> None:
+    report = check_capture(pcap, udp_ports=[UDP_PORT])
+    report.assert_clean()
+    assert_transport(report, transport)
+    text = chunk_names(report)
+    if idata:
+        assert report.chunk_count(DATA) == 0, f"DATA chunks on an I-DATA association:\n{text}"
+        for src, dst in ((H, K), (K, H)):
+            assert report.chunk_count(I_DATA, src=src, dst=dst), f"no I-DATA {src}->{dst}:\n{text}"
+    else:
+        assert report.chunk_count(I_DATA) == 0, f"I-DATA though not agreed:\n{text}"
+        for src, dst in ((H, K), (K, H)):
+            assert report.chunk_count(DATA, src=src, dst=dst), f"no DATA {src}->{dst}:\n{text}"
+
+
+def test_we_interleave_small_messages_with_a_large_one(kernel: KernelPeer, port: int,
+                                                       tmp_path: Path) -> None:  # fmt: skip
+    async def main() -> tuple[list[dict[str, Any]], list[tuple[int, bytes]]]:
+        async with session(kernel, port) as (assoc, k):
+            assoc.send(payload("big", 1, BIG), stream=0)
+            for i in range(1, SMALL_COUNT + 1):
+                assoc.send(payload("small", i, SMALL), stream=1)
+            await asyncio.to_thread(k.messages, "small", SMALL_COUNT, 30)
+            await asyncio.to_thread(k.messages, "big", 1, 30)
+            await asyncio.to_thread(k.command, "send 1 3 100 back")
+            back = await receive(assoc, 3)
+            return [r for r in k.proc.records() if r.get("ev") == "msg"], back
+
+    pcap = tmp_path / "taps.pcapng"
+    with TapCapture(pcap):
+        msgs, back = run(main(), timeout=120)
+    assert recs_ok(msgs)
+    assert back == [(1, payload("back", i, 100)) for i in (1, 2, 3)]
+    check_wire(pcap, kernel.transport, idata=True)
+
+
+def recs_ok(msgs: list[dict[str, Any]]) -> bool:
+    """The kernel got the large message whole, the small ones whole and in order, and at
+    least one small one before the large one was complete."""
+    big = [m for m in msgs if m["head"].startswith("big-")]
+    small = [m for m in msgs if m["head"].startswith("small-")]
+    want_big = [(0, BIG, sha16(payload("big", 1, BIG)))]
+    assert [(m["sid"], m["len"], m["sha"]) for m in big] == want_big, big
+    assert [(m["sid"], m["sha"]) for m in small] == [
+        (1, sha16(payload("small", i, SMALL))) for i in range(1, SMALL_COUNT + 1)]  # fmt: skip
+    first_small = msgs.index(small[0])
+    assert first_small < msgs.index(big[0]), "no small message got ahead of the large one"
+    return True
+
+
+def test_kernel_interleaves_small_messages_with_a_large_one(kernel: KernelPeer, port: int,
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    async def main() -> tuple[list[tuple[int, bytes]], list[dict[str, Any]]]:
+        async with session(kernel, port) as (assoc, k):
+            # one command, so that the small messages are queued while the large one goes
+            reader = asyncio.ensure_future(receive(assoc, 1 + SMALL_COUNT))
+            await asyncio.to_thread(k.command, "send 0 1 300000 big")
+            await asyncio.to_thread(k.command, f"send 1 {SMALL_COUNT} {SMALL} small")
+            got = await asyncio.wait_for(reader, 60)
+            for i in range(1, 4):
+                assoc.send(payload("fwd", i, 100), stream=1)
+            recs = await asyncio.to_thread(k.messages, "fwd", 3, 20)
+            return got, [{"sid": s, "ssn": n} for s, n in recs]
+
+    pcap = tmp_path / "taps.pcapng"
+    with TapCapture(pcap):
+        got, fwd = run(main(), timeout=120)
+    big = [(s, d) for s, d in got if d.startswith(b"big-")]
+    small = [(s, d) for s, d in got if d.startswith(b"small-")]
+    want = payload("big", 1, BIG)
+    assert [(s, len(d), sha16(d)) for s, d in big] == [(0, BIG, sha16(want))], "large message"
+    assert small == [(1, payload("small", i, SMALL)) for i in range(1, SMALL_COUNT + 1)]
+    assert got.index(small[0]) < got.index(big[0]), "the kernel did not interleave"
+    assert [r["sid"] for r in fwd] == [1, 1, 1]
+    check_wire(pcap, kernel.transport, idata=True)
+
+
+def test_only_we_offer_idata_so_data_it_is(kernel: KernelPeer, port: int,
+                                           tmp_path: Path) -> None:  # fmt: skip
+    async def main() -> list[tuple[int, bytes]]:
+        async with session(kernel, port, ours=True, theirs=False) as (assoc, k):
+            assoc.send(payload("one", 1, 3000), stream=1)
+            await asyncio.to_thread(k.messages, "one", 1, 20)
+            await asyncio.to_thread(k.command, "send 1 2 3000 two")
+            return await receive(assoc, 2)
+
+    pcap = tmp_path / "taps.pcapng"
+    with TapCapture(pcap):
+        got = run(main(), timeout=60)
+    assert got == [(1, payload("two", i, 3000)) for i in (1, 2)]
+    check_wire(pcap, kernel.transport, idata=False)
+
+
+def test_only_the_kernel_offers_idata_so_data_it_is(kernel: KernelPeer, port: int,
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    async def main() -> list[tuple[int, bytes]]:
+        async with session(kernel, port, ours=False, theirs=True) as (assoc, k):
+            assoc.send(payload("one", 1, 3000), stream=1)
+            await asyncio.to_thread(k.messages, "one", 1, 20)
+            await asyncio.to_thread(k.command, "send 1 2 3000 two")
+            return await receive(assoc, 2)
+
+    pcap = tmp_path / "taps.pcapng"
+    with TapCapture(pcap):
+        got = run(main(), timeout=60)
+    assert got == [(1, payload("two", i, 3000)) for i in (1, 2)]
+    check_wire(pcap, kernel.transport, idata=False)
