@@ -277,10 +277,10 @@ class KernelVM:
             raise GuestError(f"could not start {cmd!r} in the VM: {r!r}") from e
         return GuestProcess(self, name, pid, cmd)
 
-    def path(self, op: str, path: str) -> None:
-        """``path.sh OP PATH`` (cut / restore / down / up)."""
-        r = subprocess.run([str(HARNESS / "path.sh"), op, path], capture_output=True, text=True,
-                           timeout=60, check=False)  # fmt: skip
+    def path(self, op: str, path: str, *args: str) -> None:
+        """``path.sh OP PATH [ARGS]`` (cut / restore / down / up / loss SPEC)."""
+        r = subprocess.run([str(HARNESS / "path.sh"), op, path, *args], capture_output=True,
+                           text=True, timeout=60, check=False)  # fmt: skip
         if r.returncode != 0:
             raise GuestError(f"path.sh {op} {path}: rc {r.returncode}: {r.stdout}{r.stderr}")
 
@@ -349,6 +349,12 @@ class KernelPeer:
         """Black-hole path A or B (the VM drops everything on it, both ways)."""
         self._cut.append(path)
         self.vm.path("cut", path)
+
+    def degrade(self, path: str, spec: str) -> None:
+        """netem ``spec`` (e.g. ``"loss 20%"``) on the VM's egress of path A or B (VM -> host),
+        undone by :meth:`restore` or at the end of the test."""
+        self._cut.append(path)
+        self.vm.path("loss", path, spec)
 
     def restore(self, path: str) -> None:
         self.vm.path("restore", path)

@@ -15,9 +15,10 @@ agent: ``echo 'reset out 1 2' > FIFO``); every line of output is one JSON object
   {"ev": "ok", "cmd": C} / {"ev": "err", "cmd": C, "errno": E}    (each command's outcome)
   {"ev": "status", "in": N, "out": N}
 
-Commands: ``send SID COUNT SIZE TAG`` (COUNT messages "TAG-000001:" padded with "." to
-SIZE), ``reset out|in|both [SID ...]`` (SCTP_RESET_STREAMS), ``add out|in N``
-(SCTP_ADD_STREAMS), ``assoc`` (SCTP_RESET_ASSOC), ``status``, ``close``.
+Commands: ``send SID COUNT SIZE TAG [TTL]`` (COUNT messages "TAG-000001:" padded with "."
+to SIZE; TTL: a PR-SCTP lifetime in ms), ``reset out|in|both [SID ...]``
+(SCTP_RESET_STREAMS), ``add out|in N`` (SCTP_ADD_STREAMS), ``assoc`` (SCTP_RESET_ASSOC),
+``status``, ``close``.
 
 Socket option numbers: Linux include/uapi/linux/sctp.h (6.1): SCTP_EVENTS 11,
 SCTP_STATUS 14, SCTP_FRAGMENT_INTERLEAVE 18, SCTP_PARTIAL_DELIVERY_POINT 19,
@@ -61,6 +62,7 @@ MSG_NOTIFICATION = 0x8000
 SNDRCV = struct.Struct("=HHHxxIIIIIi")  # stream ssn flags ppid context ttl tsn cumtsn assoc_id
 ASSOC_VALUE = struct.Struct("=iI")  # struct sctp_assoc_value
 STREAM_RESET_INCOMING, STREAM_RESET_OUTGOING = 0x01, 0x02
+SCTP_PR_SCTP_TTL = 0x0010  # sinfo_flags: the PR-SCTP policy "timed" (RFC 3758, Linux's value)
 
 _lock = threading.Lock()
 _conn = None
@@ -149,8 +151,10 @@ def reader(conn):
             head=head)
 
 
-def send(conn, sid, data):
-    info = SNDRCV.pack(sid, 0, 0, 0, 0, 0, 0, 0, 0)
+def send(conn, sid, data, ttl=0):
+    """One message on ``sid``; ``ttl`` > 0: PR-SCTP lifetime in ms (SCTP_PR_SCTP_TTL)."""
+    flags = SCTP_PR_SCTP_TTL if ttl else 0
+    info = SNDRCV.pack(sid, 0, flags, 0, 0, ttl, 0, 0, 0)
     conn.sendmsg([data], [(SOL_SCTP, SCTP_SNDRCV, info)])
 
 
@@ -173,12 +177,13 @@ def setopt_retry(conn, opt, value, what):
 
 def command(conn, words):
     cmd = words[0]
-    if cmd == "send" and len(words) == 5:
+    if cmd == "send" and len(words) in (5, 6):
         sid, count, size, tag = int(words[1]), int(words[2]), int(words[3]), words[4]
+        ttl = int(words[5]) if len(words) == 6 else 0
         try:
             for i in range(1, count + 1):
                 head = f"{tag}-{i:06d}:".encode()
-                send(conn, sid, head + b"." * max(0, size - len(head)))
+                send(conn, sid, head + b"." * max(0, size - len(head)), ttl)
             out(ev="ok", cmd="send")
         except OSError as e:
             out(ev="err", cmd="send", errno=e.errno)
