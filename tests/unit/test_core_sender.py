@@ -44,7 +44,9 @@ class Harness:
         initial_tsn: int = ITSN,
         cfg: Config | None = None,
     ) -> None:
-        self.cfg = cfg or Config()
+        # fcfs: these tests pin TSNs in the order messages were queued, whatever their
+        # stream; tests/unit/test_core_scheduler.py has the order of every scheduler.
+        self.cfg = cfg or Config(stream_scheduler="fcfs")
         self.paths = {ip: Path(ip, 9899, self.cfg, confirmed=True, listed=True) for ip in paths}
         self.failed: list[tuple[OutMessage, int]] = []
         self.itsn = initial_tsn

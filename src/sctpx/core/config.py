@@ -69,9 +69,10 @@ class Config:
     pr_sctp: bool = True
     interleaving: bool = False
     # RFC 8260 §3 stream scheduler (core.scheduler): "fcfs", "rr", "rr_pkt", "prio", "wfq".
-    # Decision: first come, first served by default (as Linux): the order the data path
-    # always had, which tests/unit/test_core_sender.py pins; "rr" is one setting away.
-    stream_scheduler: str = "fcfs"
+    # Decision (issue 15): round robin by default, so that with I-DATA a large message
+    # does not hold back the other streams (Linux's default is fcfs). Within a stream
+    # the order never changes; with DATA only whole messages take turns.
+    stream_scheduler: str = "rr"
     # Announce RE-CONFIG (RFC 6525 §3.1): stream reset and adding streams.
     reconfig: bool = True
     # SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1): which of the peer's requests we accept
