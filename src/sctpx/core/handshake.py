@@ -10,6 +10,7 @@ from .. import wire as w
 # RFC 3758 §3.3.1 FORWARD TSN and RFC 8260 §2.2.1 I-DATA chunk types.
 FORWARD_TSN = 192
 I_DATA = 64
+I_FORWARD_TSN = 194  # RFC 8260 §2.3
 RE_CONFIG = 130  # RFC 6525 §3.1: announced in Supported Extensions (RFC 5061 §4.2.7)
 _TYPE_FAMILY = {5: 4, 6: 6}  # Supported Address Types: parameter type -> family
 
@@ -172,9 +173,13 @@ def _extensions(pr_sctp: bool, interleaving: bool, reconfig: bool) -> list[w.Par
     PR-SCTP is announced both ways, FORWARD TSN in Supported Extensions (RFC 5061
     §4.2.7) and the Forward-TSN-Supported parameter (RFC 3758 §3.3.1), as Linux and
     usrsctp do: implementations differ in which one they read, so for PR-SCTP to
-    work with every peer both are needed.
+    work with every peer both are needed. With I-DATA and PR-SCTP, I-FORWARD-TSN is
+    listed as well (RFC 8260 §2.3, as usrsctp does); a peer that leaves it out (Linux)
+    still gets it when both offered I-DATA and PR-SCTP: that is what RFC 8260 §2.3.1 keys
+    its use on.
     """
     exts = ([FORWARD_TSN] if pr_sctp else []) + ([I_DATA] if interleaving else [])
+    exts += [I_FORWARD_TSN] if pr_sctp and interleaving else []
     exts += [RE_CONFIG] if reconfig else []
     params: list[w.Param] = [w.SupportedExtensionsParam(tuple(exts))] if exts else []
     if pr_sctp:
