@@ -39,6 +39,7 @@ from .api.options import (
     RtoInfo,
     SndInfo,
     Status,
+    StreamValue,
     UdpEncaps,
 )
 from .api.sockaddr import pack_sockaddrs, unpack_sockaddrs
@@ -104,6 +105,7 @@ __all__ = [
     "Status",
     "StreamChangeEvent",
     "StreamResetEvent",
+    "StreamValue",
     "UdpEncaps",
     "kernel_available",
     "pack_sockaddrs",

@@ -181,6 +181,16 @@ class AddStreams:
 
 
 @dataclass
+class StreamValue:
+    """struct sctp_stream_value: SCTP_STREAM_SCHEDULER_VALUE (RFC 8260 §4.3.3), a stream's
+    priority (SCTP_SS_PRIO: lower goes first) or weight (SCTP_SS_WFQ)."""
+
+    assoc_id: int = 0
+    stream_id: int = 0
+    stream_value: int = 0
+
+
+@dataclass
 class Subscriptions:
     """Which notification types a socket receives (all off by default, RFC 6458 §6.2)."""
 

@@ -141,6 +141,7 @@ class socket:
         self._writes_held = False
         self._unchecked = 0  # bytes sent since the send queue was last measured
         self._default_sndinfo = SndInfo()  # SCTP_DEFAULT_SNDINFO
+        self._frag_interleave = 1  # SCTP_FRAGMENT_INTERLEAVE (api.interleave)
         with _REG_LOCK:
             _REGISTRY[self._fd] = self
 
@@ -600,7 +601,7 @@ class socket:
         if not self._owns(assoc_id) or assoc_id not in self._live():
             raise _err(errno.EINVAL, f"no association {assoc_id} on this socket")
         child = socket(self.family, C.SOCK_STREAM, stack=self._stack)
-        child._cfg = self._cfg
+        child._cfg, child._frag_interleave = self._cfg, self._frag_interleave
         with self._cond:  # its waiting messages and status go along
             mine = [e for e in self._queue if e.assoc_id == assoc_id]
             self._queue = deque(e for e in self._queue if e.assoc_id != assoc_id)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Config, Reachability, State
 from . import constants as C
-from . import reconfig
+from . import interleave, reconfig
 from .options import (
     AssocParams,
     EventSubscription,
@@ -129,6 +129,8 @@ def setsockopt(sock: socket, level: int, name: int, value: Any) -> None:
             cfg.remote_udp_ports[sock._ip(value.address[0], local=False)] = value.port
     elif name in reconfig.OPTIONS:  # RFC 6525 §6.3
         reconfig.setsockopt(sock, name, value)
+    elif name in interleave.OPTIONS:  # RFC 8260 §4.3, RFC 6458 §8.1.20
+        interleave.setsockopt(sock, name, value)
     elif name == C.SCTPX_INIT_STAGGER:
         if not isinstance(value, (int, float)) or value < 0:
             raise _einval("init stagger is seconds >= 0")
@@ -209,6 +211,8 @@ def getsockopt(sock: socket, level: int, name: int, arg: Any = None) -> Any:
         return int(cfg.nodelay)
     if name in reconfig.OPTIONS:
         return reconfig.getsockopt(sock, name, aid)
+    if name in interleave.OPTIONS:
+        return interleave.getsockopt(sock, name, arg)
     if name == C.SCTP_PARTIAL_DELIVERY_POINT:  # the point in effect: at most half SO_RCVBUF
         half = cfg.a_rwnd // 2
         return min(cfg.pd_point, half) if cfg.pd_point else half

@@ -366,6 +366,9 @@ class DataPath:
     def set_stream_scheduler(self, name: str) -> None:
         self.sender.pending.set_scheduler(name)
 
+    def stream_scheduler(self) -> str:
+        return self.sender.pending.scheduler_name
+
     def set_stream_value(self, stream_id: int, value: int) -> None:
         self._check_stream(stream_id)
         self.sender.pending.set_value(stream_id, value)

@@ -421,6 +421,11 @@ class SendQueue:
 
     # ----- choices -----
 
+    @property
+    def scheduler_name(self) -> str:
+        """The name (``Config.stream_scheduler``) of the scheduler in use."""
+        return next(n for n, kind in _KINDS.items() if type(self.sched) is kind)
+
     def set_scheduler(self, name: str) -> None:
         """Another scheduler from now on (EINVAL for an unknown name); every stream's value
         starts again at the new scheduler's default."""
