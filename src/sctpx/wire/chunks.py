@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from .causes import Cause, decode_causes
 from .errors import ParseError
-from .params import Param, decode_params, encode_params
+from .params import Param, decode_params
 from .tlv import TL, U32, UnknownAction, chunk_action, iter_tlvs, join_tlvs
 
 DATA_HDR = struct.Struct("!IHHI")  # TSN, stream id, SSN, PPID (after the chunk header)
@@ -413,14 +413,15 @@ class PadChunk:
 @dataclass(slots=True)
 class ReconfigChunk:
     """RFC 6525 §3.1 RE-CONFIG: one or two request or response parameters (§3.1 lists the
-    valid pairs; the receiver judges them, the codec keeps whatever is there)."""
+    valid pairs; the receiver judges them, the codec keeps whatever is there). The chunk
+    length leaves out the last parameter's padding (RFC 9260 §3.2), as INIT's does."""
 
     type: ClassVar[int] = 130
     params: tuple[Param, ...] = ()
     flags: int = 0
 
     def value(self) -> bytes:
-        return encode_params(self.params)
+        return join_tlvs([(p.type, p.value()) for p in self.params])
 
     @classmethod
     def from_value(cls, flags: int, v: bytes) -> ReconfigChunk:
