@@ -566,11 +566,6 @@ def test_shutdown_gives_up_a_reset_not_asked_yet() -> None:  # module notes
     assert t.server_reconfigs() == [] and _closed(t.cevents)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/teardown.py after_data must count DataPath.held, and core/association.py "
-    "_on_reconfig must take RE-CONFIG in SHUTDOWN-PENDING/-SENT/-RECEIVED (see the report)",
-)
 def test_shutdown_waits_for_messages_held_by_an_outstanding_reset() -> None:
     t = Two(ON, ON)
     t.ca.reconfig().reset_streams((1,), False, True, t.net.now)  # the request leaves now
@@ -582,3 +577,24 @@ def test_shutdown_waits_for_messages_held_by_an_outstanding_reset() -> None:
     got = [e for e in t.sevents if isinstance(e, DataReceived)]
     assert [(e.data, e.ssn) for e in got] == [(b"held", 0)]
     assert _closed(t.cevents)
+
+
+def test_reconfig_is_answered_while_shutting_down() -> None:  # module notes
+    t = Two(ON, ON)
+    t.net.link(P1, C1, blackhole=True)  # the server's data stays unacknowledged ...
+    t.server.send(t.sa.id, b"pending", t.net.now, stream=1)
+    t.server.shutdown(t.sa.id, t.net.now)  # ... so it stays in SHUTDOWN-PENDING
+    t.net.poke(t.server)
+    t.run(0.001)
+    assert t.sa.state is State.SHUTDOWN_PENDING
+    # Once shutting down, the peer's requests are denied but an Outgoing SSN Reset, which
+    # is performed (it may be what releases the peer's own held messages).
+    assert t.feed(w.AddOutgoingStreamsRequestParam(_seq(t), 1)) == [
+        w.ReconfigResponseParam(_seq(t), 2)
+    ]
+    out = t.feed(w.OutgoingSsnResetRequestParam(_seq(t) + 1, 0, _last(t), (1,)))
+    assert out == [w.ReconfigResponseParam(_seq(t) + 1, 1)]
+    assert resets(t.sevents) == [StreamResetEvent(t.sa.id, 0x0001, (1,))]
+    t.net.link(P1, C1, blackhole=False)
+    t.run(10)
+    assert _closed(t.sevents)

@@ -41,7 +41,7 @@ from .handshake import (
 )
 from .path import Path
 from .pathmgr import PathManager
-from .reconfig import Reconfig
+from .reconfig import RECONF_STATES, Reconfig
 from .replies import Replies
 from .states import (
     DATA_OUT_STATES,
@@ -594,7 +594,7 @@ class Association(Teardown):
         return self.data is not None and self.data.consumed(nbytes)
 
     def _on_reconfig(self, chunk: w.ReconfigChunk, src: Addr, dst: Addr, now: float) -> None:
-        if self.reconf is not None and self.state is S.ESTABLISHED:  # else: an unknown chunk
+        if self.reconf is not None and self.state in RECONF_STATES:  # else: ignored
             self.reconf.on_chunk(chunk, src[0], now)
 
     def reconfig(self) -> Reconfig:

@@ -51,8 +51,10 @@ Decisions:
 - Shutting down (RFC 9260 §9.2 wants every message sent before it delivered): a reset
   not asked for yet when SHUTDOWN-PENDING or -RECEIVED begins is given up (FAILED
   event) and the messages it held go at once, as does a hold for the peer's SSN/TSN
-  reset "In progress". Once shutting down, the peer's requests are denied except an
-  Outgoing SSN Reset (it may be what releases the peer's own held messages).
+  reset "In progress". A request already outstanding goes on: RE-CONFIG is processed in
+  the shutdown states too (``RECONF_STATES``), so its answer releases what it held. Once
+  shutting down, the peer's requests are denied except an Outgoing SSN Reset (it may be
+  what releases the peer's own held messages).
 - SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1) governs what we accept from the peer;
   what it does not enable is denied. The default, as RFC 6525 says: deny everything.
   Sending a request needs only the peer's RE-CONFIG support (EOPNOTSUPP without it, as
@@ -92,6 +94,11 @@ if TYPE_CHECKING:
 
 MASK = 0xFFFFFFFF
 _CLOSING = frozenset({State.SHUTDOWN_PENDING, State.SHUTDOWN_RECEIVED})
+# Where a received RE-CONFIG is processed: RFC 6525 does not forbid it while shutting
+# down, and a shutdown must be able to complete while a reset of ours holds messages
+# back (its answer releases them).
+RECONF_STATES = frozenset({State.ESTABLISHED, State.SHUTDOWN_PENDING, State.SHUTDOWN_SENT,
+                           State.SHUTDOWN_RECEIVED})  # fmt: skip
 
 # RFC 6525 §4.4 result codes.
 NOTHING_TO_DO = 0
