@@ -41,10 +41,12 @@ def test_defaults_and_reading_back(net: Net) -> None:
     s = net.client()
     assert s.getsockopt(SOL, sctpx.SCTP_FRAGMENT_INTERLEAVE) == 1  # RFC 6458 §8.1.20
     assert s.getsockopt(SOL, sctpx.SCTP_INTERLEAVING_SUPPORTED, 0).assoc_value == 0
-    assert s.getsockopt(SOL, sctpx.SCTP_STREAM_SCHEDULER, 0).assoc_value == sctpx.SCTP_SS_RR
+    assert s.getsockopt(SOL, sctpx.SCTP_STREAM_SCHEDULER, 0).assoc_value == sctpx.SCTP_SS_FCFS
     offer_idata(s)
     assert s.getsockopt(SOL, sctpx.SCTP_FRAGMENT_INTERLEAVE) == 2
     assert s.getsockopt(SOL, sctpx.SCTP_INTERLEAVING_SUPPORTED, 0).assoc_value == 1
+    # the default: round robin with I-DATA, first come first served without
+    assert s.getsockopt(SOL, sctpx.SCTP_STREAM_SCHEDULER, 0).assoc_value == sctpx.SCTP_SS_RR
     for number in (sctpx.SCTP_SS_FCFS, sctpx.SCTP_SS_PRIO, sctpx.SCTP_SS_WFQ,
                    sctpx.SCTP_SS_RR_PKT, sctpx.SCTP_SS_RR):  # fmt: skip
         s.setsockopt(SOL, sctpx.SCTP_STREAM_SCHEDULER, sctpx.AssocValue(0, number))
@@ -89,6 +91,7 @@ def test_negotiated_when_both_offer_it(net: Net) -> None:
     srv, cli, conn = pair(net)
     for s in (cli, conn):
         assert s.getsockopt(SOL, sctpx.SCTP_INTERLEAVING_SUPPORTED, 0).assoc_value == 1
+        assert s.getsockopt(SOL, sctpx.SCTP_STREAM_SCHEDULER, 0).assoc_value == sctpx.SCTP_SS_RR
     aid = cli.getsockopt(SOL, sctpx.SCTP_STATUS, 0).assoc_id
     with pytest.raises(OSError) as e:  # negotiated at set-up: not changed afterwards
         cli.setsockopt(SOL, sctpx.SCTP_INTERLEAVING_SUPPORTED, sctpx.AssocValue(aid, 0))
@@ -102,6 +105,8 @@ def test_not_negotiated_unless_both_offer_it(net: Net, cli_idata: bool, srv_idat
     srv, cli, conn = pair(net, cli_idata=cli_idata, srv_idata=srv_idata)
     for s in (cli, conn):
         assert s.getsockopt(SOL, sctpx.SCTP_INTERLEAVING_SUPPORTED, 0).assoc_value == 0
+        # the default scheduler follows what was negotiated: DATA, so fcfs
+        assert s.getsockopt(SOL, sctpx.SCTP_STREAM_SCHEDULER, 0).assoc_value == sctpx.SCTP_SS_FCFS
     cli.sctp_send(b"q" * 5000, stream=1)
     m = conn.sctp_recv()
     assert isinstance(m, sctpx.DataReceived) and m.data == b"q" * 5000

@@ -16,8 +16,10 @@ association's id to set it is EINVAL: it is negotiated at set-up.
 
 SCTP_STREAM_SCHEDULER (AssocValue with SCTP_SS_*): which stream's message is sent next
 (core.scheduler). With SCTP_FUTURE_ASSOC (0) the socket's default, with an
-association's id that association, on a connected one-to-one socket both. Decision
-(issue 15, "round robin by default"): the default is SCTP_SS_RR.
+association's id that association, on a connected one-to-one socket both. The default
+(core.config's note) is SCTP_SS_RR on an association that uses I-DATA and
+SCTP_SS_FCFS on one that uses DATA; read on the socket it says which of the two a new
+association would get given SCTP_INTERLEAVING_SUPPORTED (the peer may decline I-DATA).
 SCTP_STREAM_SCHEDULER_VALUE (StreamValue): a stream's priority or weight on one
 association; EINVAL without one, or for a stream it does not have.
 """
@@ -108,7 +110,9 @@ def getsockopt(sock: socket, name: int, arg: Any) -> Any:
         b: Association = sock._assoc(aid)
         return AssocValue(aid, int(sock._stack.call(lambda now: b.interleaving)))
     if _defaults_only(sock, aid):
-        return AssocValue(aid, _NUMBERS[sock._cfg.stream_scheduler])
+        cfg = sock._cfg
+        sched = cfg.stream_scheduler or ("rr" if cfg.interleaving else "fcfs")
+        return AssocValue(aid, _NUMBERS[sched])
     c: Association = sock._assoc(aid)
     return AssocValue(aid, _NUMBERS[sock._stack.call(lambda now: c._data_up().stream_scheduler())])
 

@@ -11,9 +11,9 @@ chooses the stream; the SendQueue enforces the rules every scheduler obeys:
 
 The schedulers (RFC 8260 §3; names as Config.stream_scheduler takes them):
 
-``fcfs`` (§3.1, the default: Config.stream_scheduler)
+``fcfs`` (§3.1, the default with DATA; see Config.stream_scheduler)
     messages in the order the user gave them, whatever their stream.
-``rr`` (§3.2)
+``rr`` (§3.2, the default with I-DATA)
     round robin over the streams with data: one message per turn without I-DATA, one
     chunk per turn with it.
 ``rr_pkt`` (§3.3)
@@ -253,6 +253,7 @@ class SendQueue:
                  "last", "sched", "streams")  # fmt: skip
 
     def __init__(self, scheduler: str, interleaving: bool) -> None:
+        scheduler = scheduler or ("rr" if interleaving else "fcfs")  # Config's "" (its note)
         check_scheduler(scheduler)
         self.sched: Scheduler = _KINDS[scheduler](interleaving)
         self.interleaving = interleaving
