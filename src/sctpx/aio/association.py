@@ -52,8 +52,10 @@ class Message:
     """One user message as :meth:`Association.recv` returns it (``ppid`` in host order).
 
     ``complete`` is False for a part of a message too large for our receive buffer
-    (partial delivery): its parts come one after another, nothing else between them,
-    the last with ``complete`` True. A message up to half the buffer is always whole.
+    (partial delivery): its parts come in order, the last with ``complete`` True; with
+    DATA nothing else comes between them, with I-DATA (:attr:`Association.interleaving`)
+    parts and messages of other streams may (``stream`` says which message a part
+    continues). A message up to half the buffer is always whole.
     ``ssn`` is its stream sequence number (0 for unordered ones; it starts again at 0
     after a stream reset, RFC 6525).
     """
@@ -196,6 +198,11 @@ class Association:
     @property
     def inbound_streams(self) -> int:
         return self._istreams
+
+    @property
+    def interleaving(self) -> bool:
+        """True if it uses I-DATA (RFC 8260): both ends offered it (``Config.interleaving``)."""
+        return self._core.interleaving
 
     @property
     def closed(self) -> bool:
@@ -383,6 +390,30 @@ class Association:
             if e.errno != errno.EBADF or not self._stack.closed:
                 raise
             self._stack_gone()
+
+    def set_stream_scheduler(self, name: str) -> None:
+        """Which stream sends next (RFC 8260 §3): "fcfs", "rr", "rr_pkt", "prio" or
+        "wfq"; every stream's value starts again at the scheduler's default. EINVAL for
+        another name. The default: rr with I-DATA, fcfs without (``Config.stream_scheduler``)."""
+        self._live()
+        self._call(lambda now: self._core.set_stream_scheduler(name))
+
+    def set_stream_value(self, stream: int, value: int) -> None:
+        """A stream's priority ("prio": lower first) or weight ("wfq"), RFC 8260 §4.3.3."""
+        self._live()
+        self._call(lambda now: self._core.set_stream_value(stream, value))
+
+    def stream_value(self, stream: int) -> int:
+        self._live()
+        try:
+            return int(self._stack.call(lambda now: self._core.stream_value(stream),
+                                        endpoint=self._ep))  # fmt: skip
+        except UsageError as e:
+            raise from_usage(e) from None
+
+    def _live(self) -> None:
+        if self._end is not None:
+            raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
 
     def set_primary(self, ip: str) -> None:
         """Send new data to the confirmed peer address ``ip`` (EINVAL if unknown/unconfirmed)."""
