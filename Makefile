@@ -37,6 +37,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(VPY) bench/wire.py
 	$(VPY) bench/core_transfer.py
+	$(VPY) bench/hol.py
 	$(VPY) bench/compare.py
 	$(VPY) bench/kernel_vm.py
 
