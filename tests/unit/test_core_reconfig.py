@@ -325,12 +325,36 @@ def test_peer_ssn_tsn_reset_performed() -> None:  # §5.2.4 G1-G6
     assert (d.tsn, d.ssn, d.user_data) == (g2, 0, b"after")
 
 
+def _now_tsns(t: Two) -> tuple[int, int]:
+    """The server's next TSN and the next it expects of the client."""
+    s, r = t.sa.data.sender, t.sa.data.receiver  # type: ignore[union-attr]
+    return s.tsn(s.next_seq), (r.cum_tsn + 1) & 0xFFFFFFFF
+
+
 def test_peer_ssn_tsn_reset_denied_unless_enabled() -> None:  # §6.3.1
     t = Two(ON, Config(stream_reset=0x05))
+    _send_and_settle(t, t.server, t.sa.id, (b"s0", 1))
+    _send_and_settle(t, t.client, t.aid, (b"c0", 1), (b"c1", 1))
     r = t.sa.data.receiver  # type: ignore[union-attr]
     cum = r.cum_tsn
-    assert t.feed(w.SsnTsnResetRequestParam(_seq(t))) == [w.ReconfigResponseParam(_seq(t), 2)]
+    # The answer to a 15 is the 20-byte form whatever the result (module notes: usrsctp
+    # and Linux want it); nothing was reset, so its TSNs are the numbering as it stands.
+    out = t.feed(w.SsnTsnResetRequestParam(_seq(t)))
+    assert out == [w.ReconfigResponseParam(_seq(t), 2, *_now_tsns(t))]
+    assert _now_tsns(t)[1] == (cum + 1) & 0xFFFFFFFF
     assert assoc_resets(t.sevents) == [] and r.cum_tsn == cum
+    raw = w.encode_chunk(w.ReconfigChunk(tuple(out)))
+    assert len(raw) == 4 + 20 and raw[6:8] == b"\x00\x14"  # parameter length 20
+    # E1: a retransmission is denied again, in the same form
+    assert t.feed(w.SsnTsnResetRequestParam(_seq(t))) == out
+
+
+def test_peer_ssn_tsn_reset_bad_sequence_number_in_the_long_form() -> None:  # §4.4, E1
+    t = Two(ON, ALL)
+    assert t.feed(w.SsnTsnResetRequestParam(_seq(t) + 7)) == [
+        w.ReconfigResponseParam(_seq(t) + 7, 5, *_now_tsns(t))
+    ]
+    assert assoc_resets(t.sevents) == []
 
 
 def test_peer_ssn_tsn_reset_in_progress_while_our_data_is_outstanding() -> None:  # §5.2.4
@@ -341,7 +365,7 @@ def test_peer_ssn_tsn_reset_in_progress_while_our_data_is_outstanding() -> None:
     t.run(0.001)
     assert t.sa.data.sender.outstanding  # type: ignore[union-attr]
     out = t.feed(w.SsnTsnResetRequestParam(_seq(t)))
-    assert out == [w.ReconfigResponseParam(_seq(t), 6)]  # In progress
+    assert out == [w.ReconfigResponseParam(_seq(t), 6, *_now_tsns(t))]  # In progress
     t.server.send(t.sa.id, b"later", t.net.now, stream=2)  # waits: no new TSNs meanwhile
     assert [m[0] for m in t.sa.data.held] == [b"later"]  # type: ignore[union-attr]
     with pytest.raises(UsageError) as e:  # and the server asks nothing of its own meanwhile
@@ -366,7 +390,9 @@ def test_peer_ssn_tsn_reset_while_our_request_is_outstanding() -> None:  # resul
     t.net.link(P1, C1, blackhole=True)
     t.sa.reconfig().add_streams(1, 0, t.net.now)
     t.net.poke(t.server)
-    assert t.feed(w.SsnTsnResetRequestParam(_seq(t))) == [w.ReconfigResponseParam(_seq(t), 4)]
+    assert t.feed(w.SsnTsnResetRequestParam(_seq(t))) == [
+        w.ReconfigResponseParam(_seq(t), 4, *_now_tsns(t))
+    ]
 
 
 def _reset_pair() -> Two:

@@ -325,9 +325,7 @@ class Reconfig:
                                          streams))  # fmt: skip
         elif self.waiting_assoc:
             self.waiting_assoc = False
-            s, recv = self.data.sender, self.data.receiver
-            cur = (s.tsn(s.next_seq), (recv.cum_tsn + 1) & MASK)
-            self._event(AssocResetEvent(aid, ASSOC_RESET_FAILED, *cur))
+            self._event(AssocResetEvent(aid, ASSOC_RESET_FAILED, *self._tsns_now()))
         elif self.peer_reset_wait is not None:
             self.peer_reset_wait = None
         else:
@@ -381,11 +379,25 @@ class Reconfig:
                 self.pm.emit([w.ReconfigChunk(tuple(out[:2]))], dst)
 
     def _answer(self, p: Request, result: int) -> w.ReconfigResponseParam:
-        """§4.4: the response; after a performed SSN/TSN reset with its two TSNs (§5.2.4 G6)."""
-        tsns = self.last_tsns
-        if isinstance(p, w.SsnTsnResetRequestParam) and result == PERFORMED and tsns:
-            return w.ReconfigResponseParam(p.request_seq, result, tsns[0], tsns[1])
+        """§4.4: the response; to an SSN/TSN Reset Request always the 20-byte form, with the
+        two TSNs of the reset when performed (§5.2.4 G6), else our current ones.
+
+        Decision: §4.4 makes the Sender's and Receiver's Next TSN optional, "only applicable"
+        to an SSN/TSN Reset Request, and does not tie them to the result. A requester may
+        want them whatever the result: usrsctp 0.9.5 drops a 12-byte answer to its 15 and
+        sends the request again for ever (seen in tests/interop, "Denied"), and Linux 6.1
+        takes a Denied or failed answer to its 15 only at 20 bytes (it sends 20 for every
+        result, with zeros). Ours hold what is true when nothing was reset: our next TSN
+        and the next we expect of the peer, the numbering both sides go on with."""
+        if isinstance(p, w.SsnTsnResetRequestParam):
+            tsns = self.last_tsns if result == PERFORMED and self.last_tsns else None
+            return w.ReconfigResponseParam(p.request_seq, result, *(tsns or self._tsns_now()))
         return w.ReconfigResponseParam(p.request_seq, result)
+
+    def _tsns_now(self) -> tuple[int, int]:
+        """(our next TSN, the peer's next TSN we expect): the numbering as it stands."""
+        s, recv = self.data.sender, self.data.receiver
+        return s.tsn(s.next_seq), (recv.cum_tsn + 1) & MASK
 
     def _on_request(self, p: Request, now: float) -> int | None:
         """E1 (§5.2.1 .. §5.2.6): check the sequence number, then process; the result to
@@ -528,15 +540,14 @@ class Reconfig:
 
     def _assoc_reset_answered(self, p: w.ReconfigResponseParam, now: float) -> None:
         """§5.1.4: the peer's answer to our SSN/TSN Reset Request."""
-        s, recv = self.data.sender, self.data.receiver
+        s = self.data.sender
         local, remote = p.receiver_next_tsn, p.sender_next_tsn
         if p.result == PERFORMED and local is not None and remote is not None and not s.outstanding:
             self.data.restart_tsns(local, remote)  # our next TSN: the peer's G1; its: G2
             self._event(AssocResetEvent(self.assoc_id, 0, local, remote))
         else:  # refused, or "Performed" without its TSNs (malformed): nothing was reset
             flags = ASSOC_RESET_DENIED if p.result == DENIED else ASSOC_RESET_FAILED
-            cur = (s.tsn(s.next_seq), (recv.cum_tsn + 1) & MASK)
-            self._event(AssocResetEvent(self.assoc_id, flags, *cur))
+            self._event(AssocResetEvent(self.assoc_id, flags, *self._tsns_now()))
         self._release(now)
 
     def _streams_added(
