@@ -230,9 +230,15 @@ def test_add_incoming_and_outgoing_streams() -> None:  # §5.1.5, §5.1.6, §6.1
     i, o = a.inbound_streams, a.outbound_streams
     a.reconfig().add_streams(2, 3, p.net.now)
     p.net.poke(p.client)
-    assert p.run_until(
-        lambda: len([e for e in p.cevents if isinstance(e, StreamChangeEvent)]) == 2, 5
-    )
+
+    def changes(evs: list[Event]) -> list[StreamChangeEvent]:
+        return [e for e in evs if isinstance(e, StreamChangeEvent)]
+
+    # Each side's two: the client's when its 17 is answered and when the server's own 17
+    # (its answer to the 18, RFC 6525 §5.2.6) arrives; the server's when it performs the
+    # client's 17 and when the client answers its 17 (only then may it send on them).
+    assert p.run_until(lambda: len(changes(p.cevents)) == len(changes(p.sevents)) == 2, 5)
+    assert [e.flags for e in changes(p.cevents) + changes(p.sevents)] == [0, 0, 0, 0]
     assert (a.inbound_streams, a.outbound_streams) == (i + 3, o + 2)
     assert (s.inbound_streams, s.outbound_streams) == (o + 2, i + 3)
     p.server.send(s.id, b"down", p.net.now, stream=i + 2)

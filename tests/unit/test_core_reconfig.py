@@ -480,15 +480,88 @@ def test_reset_assoc_eopnotsupp_without_reconfig() -> None:  # RFC 6525 §6.3.3,
 # ----- Add Incoming Streams (RFC 6525 §5.1.6, §5.2.6) -----
 
 
-def test_peer_adds_incoming_streams() -> None:  # §5.2.6
+def changes(evs: list[Event]) -> list[StreamChangeEvent]:
+    return [e for e in evs if isinstance(e, StreamChangeEvent)]
+
+
+def test_peer_adds_incoming_streams() -> None:  # §5.2.6, §5.1.5
     t = Two(ON, ON)
     n, i = t.sa.outbound_streams, t.sa.inbound_streams
+    ci = t.ca.inbound_streams
     out = t.feed(w.AddIncomingStreamsRequestParam(_seq(t), 3))
-    assert out == [w.ReconfigResponseParam(_seq(t), 1)]
+    # "Performed", then our own Add Outgoing Streams Request for as many streams, in a
+    # RE-CONFIG chunk of its own after the response (§3.1 has no such pair)
+    ours = w.AddOutgoingStreamsRequestParam(t.sa.local_tsn, 3)
+    assert out == [w.ReconfigResponseParam(_seq(t), 1), ours]
+    assert [c.params for c in t.server_reconfigs()] == [(out[0],), (ours,)]
+    # Our outbound streams grow when the peer performs our request, not before.
+    assert t.sa.outbound_streams == t.sa.data.sender.outbound_streams == n  # type: ignore[union-attr]
+    assert changes(t.sevents) == []
+    # E1: the 18 again gets the same answer, and no second request of ours.
+    assert t.feed(w.AddIncomingStreamsRequestParam(_seq(t), 3)) == [out[0]]
+    t.run(0.5)  # the client (enabled) performs our 17: its inbound streams grow
     assert t.sa.outbound_streams == t.sa.data.sender.outbound_streams == n + 3  # type: ignore[union-attr]
-    ev = [e for e in t.sevents if isinstance(e, StreamChangeEvent)]
-    assert ev == [StreamChangeEvent(t.sa.id, 0, i, n + 3)]
-    t.server.send(t.sa.id, b"new stream", t.net.now, stream=n + 2)  # accepted now
+    assert changes(t.sevents) == [StreamChangeEvent(t.sa.id, 0, i, n + 3)]
+    assert changes(t.cevents) == [StreamChangeEvent(t.aid, 0, ci + 3, t.ca.outbound_streams)]
+    assert t.sa.reconfig().request is None
+    _send_and_settle(t, t.server, t.sa.id, (b"new stream", n + 2))
+    got = [e for e in t.cevents if isinstance(e, DataReceived)]
+    assert [(e.stream_id, e.ssn, e.data) for e in got] == [(n + 2, 0, b"new stream")]
+
+
+def test_peer_adds_incoming_streams_while_our_request_is_outstanding() -> None:  # result 4
+    t = Two(ON, ON)
+    t.net.link(P1, C1, blackhole=True)
+    t.sa.reconfig().reset_streams((1,), False, True, t.net.now)
+    t.net.poke(t.server)
+    n = t.sa.outbound_streams
+    assert t.feed(w.AddIncomingStreamsRequestParam(_seq(t), 3)) == [
+        w.ReconfigResponseParam(_seq(t), 4)
+    ]
+    assert t.sa.outbound_streams == n and changes(t.sevents) == []
+
+
+def _server_asks_for_incoming(t: Two, k: int) -> None:
+    """The server sends an Add Incoming Streams Request the client never gets; the tests
+    answer it by hand, the way Linux or usrsctp would."""
+    t.net.link(P1, C1, blackhole=True)
+    t.sa.reconfig().add_streams(0, k, t.net.now)
+    t.net.poke(t.server)
+    t.run(0.001)
+
+
+def test_our_add_incoming_answered_by_the_peers_add_outgoing() -> None:  # §5.2.6, as Linux
+    t = Two(ON, Config(stream_reset=0x01))  # the peer may not ask us to add streams ...
+    i = t.sa.inbound_streams
+    _server_asks_for_incoming(t, 2)
+    assert t.sa.data.receiver.inbound_streams == i + 2  # type: ignore[union-attr]
+    # ... but this 17 is the answer to our 18: performed, and our request is done
+    out = t.feed(w.AddOutgoingStreamsRequestParam(_seq(t), 2))
+    assert out == [w.ReconfigResponseParam(_seq(t), 1)]
+    assert t.sa.reconfig().request is None
+    assert t.sa.inbound_streams == t.sa.data.receiver.inbound_streams == i + 2  # type: ignore[union-attr]
+    assert changes(t.sevents) == [StreamChangeEvent(t.sa.id, 0, i + 2, t.sa.outbound_streams)]
+    # Linux sends no response to an 18 it performs; one coming late changes nothing.
+    assert t.feed(w.ReconfigResponseParam(t.sa.local_tsn, 1)) == []
+    assert t.sa.inbound_streams == i + 2 and len(changes(t.sevents)) == 1
+    sent = len(t.server_reconfigs())
+    t.run(5)  # no retransmission of the request: it was answered
+    assert len(t.server_reconfigs()) == sent
+
+
+def test_our_add_incoming_performed_then_the_peers_add_outgoing() -> None:  # as usrsctp
+    t = Two(ON, ON)
+    i = t.sa.inbound_streams
+    _server_asks_for_incoming(t, 2)
+    assert t.feed(w.ReconfigResponseParam(t.sa.local_tsn, 1)) == []
+    assert t.sa.reconfig().request is None
+    assert t.sa.inbound_streams == i and changes(t.sevents) == []  # counted with the 17
+    assert t.sa.data.receiver.inbound_streams == i + 2  # type: ignore[union-attr]
+    assert t.feed(w.AddOutgoingStreamsRequestParam(_seq(t), 2)) == [
+        w.ReconfigResponseParam(_seq(t), 1)
+    ]
+    assert t.sa.inbound_streams == t.sa.data.receiver.inbound_streams == i + 2  # type: ignore[union-attr]
+    assert changes(t.sevents) == [StreamChangeEvent(t.sa.id, 0, i + 2, t.sa.outbound_streams)]
 
 
 def test_peer_adds_incoming_streams_denied() -> None:  # §6.3.1; and beyond 65535
@@ -543,7 +616,7 @@ def test_we_add_both_in_one_chunk() -> None:  # §3.1 (case 7)
     t.ca.reconfig().add_streams(1, 4, t.net.now)
     t.net.poke(t.client)
     t.run(0.1)
-    [rec] = t.net.packets(chunk=w.ReconfigChunk, src=C1)
+    rec = t.net.packets(chunk=w.ReconfigChunk, src=C1)[0]  # then its answer to the peer's 17
     [c] = [c for c in w.decode_packet(rec.data).chunks if isinstance(c, w.ReconfigChunk)]
     assert [type(p) for p in c.params] == [w.AddOutgoingStreamsRequestParam,
                                            w.AddIncomingStreamsRequestParam]  # fmt: skip

@@ -46,8 +46,20 @@ Decisions:
   taken by the peer under its old numbering; RFC 6525 has no guard for it, nor do we.
 - Add Incoming Streams, our request (§5.1.6): our receiver accepts the new streams as
   soon as the request leaves (the peer may send on them right after performing, before
-  its answer reaches us); counted and reported when "Performed", taken back otherwise.
-  The peer's (§5.2.6): our outbound streams grow at once, new ones at SSN 0.
+  its answer reaches us). What adds them is the peer's Add Outgoing Streams Request
+  (§5.2.6), which Linux sends instead of a response and usrsctp after a "Performed" one:
+  either way they are counted and reported when that request comes (it is performed
+  whatever our enable bits: we asked for it), and taken back if the 18 is refused.
+- Add Incoming Streams, the peer's (§5.2.6): accepted, it is answered "Performed" and by
+  our own Add Outgoing Streams Request for as many streams (§5.1.5), in a chunk of its
+  own after the response (§3.1 has no pair of the two). Our outbound streams grow, new
+  ones at SSN 0, and StreamChangeEvent reports it, when the peer answers that request
+  "Performed", as for any Add Outgoing Streams of ours: the peer's inbound streams grow
+  only when it performs our request, and only then may we send on them. The response is
+  what usrsctp needs to close its request (it sends one too, then its own 17); Linux
+  closes its request on our 17 and ignores a "Performed" response to an 18. With a
+  request of ours outstanding or waiting, the peer's 18 is answered "Error - Request
+  already in progress" (4), as Linux and usrsctp do.
 - Shutting down (RFC 9260 §9.2 wants every message sent before it delivered): a reset
   not asked for yet when SHUTDOWN-PENDING or -RECEIVED begins is given up (FAILED
   event) and the messages it held go at once, as does a hold for the peer's SSN/TSN
@@ -176,6 +188,7 @@ class Reconfig:
         self.peer_reset_wait: int | None = None  # the peer's SSN/TSN request "In progress"
         self.last_tsns: tuple[int, int] | None = None  # (G2, G1) of the last one performed
         self.extra_in = 0  # inbound streams accepted ahead of an Add Incoming answer
+        self.owed_add_out = 0  # streams of an Add Outgoing request owed to the peer's 18
 
     @property
     def enabled(self) -> int:
@@ -198,7 +211,7 @@ class Reconfig:
 
     def busy(self) -> bool:
         return (self.request is not None or self.waiting_out is not None or self.waiting_assoc
-                or self.peer_reset_wait is not None)  # fmt: skip
+                or self.peer_reset_wait is not None or self.owed_add_out > 0)  # fmt: skip
 
     def reset_streams(
         self, streams: tuple[int, ...], incoming: bool, outgoing: bool, now: float
@@ -377,6 +390,9 @@ class Reconfig:
             dst = self.pm.paths.get(src_ip) or self.pm.current()
             if dst is not None:
                 self.pm.emit([w.ReconfigChunk(tuple(out[:2]))], dst)
+        if self.owed_add_out:  # §5.2.6: after the response, our request (module notes)
+            n, self.owed_add_out = self.owed_add_out, 0
+            self._send_request([w.AddOutgoingStreamsRequestParam(self._take_seq(), n)], now)
 
     def _answer(self, p: Request, result: int) -> w.ReconfigResponseParam:
         """§4.4: the response; to an SSN/TSN Reset Request always the 20-byte form, with the
@@ -409,10 +425,10 @@ class Reconfig:
             return self.last_result  # a retransmission: the same answer again
         if seq != self.peer_seq:
             return BAD_SEQ
-        if self.assoc.state is not State.ESTABLISHED and not isinstance(
-            p, w.OutgoingSsnResetRequestParam
-        ):  # shutting down: only what lets the peer's held data go (module notes)
-            result: int | None = DENIED
+        if (self.assoc.state is not State.ESTABLISHED
+                and not isinstance(p, w.OutgoingSsnResetRequestParam)
+                and self._our_add_in(p) is None):  # fmt: skip
+            result: int | None = DENIED  # shutting down: only what ends a request (notes)
         elif isinstance(p, w.OutgoingSsnResetRequestParam):
             result = self._peer_out_reset(p)
         elif isinstance(p, w.IncomingSsnResetRequestParam):
@@ -463,29 +479,52 @@ class Reconfig:
         self._start_out(p.streams, p.request_seq, None)
         return None
 
+    def _our_add_in(self, p: Request) -> w.AddIncomingStreamsRequestParam | None:
+        """Our outstanding Add Incoming Streams Request that the peer's Add Outgoing
+        Streams Request ``p`` answers (§5.2.6), if any."""
+        r = self.request
+        if r is None or not isinstance(p, w.AddOutgoingStreamsRequestParam):
+            return None
+        for q in r.waiting.values():
+            if isinstance(q, w.AddIncomingStreamsRequestParam):
+                return q
+        return None
+
     def _peer_add_out(self, p: w.AddOutgoingStreamsRequestParam) -> int:
-        """§5.2.5: the peer adds outgoing streams, our inbound ones."""
-        if not self.enabled & ENABLE_CHANGE_ASSOC_REQ:
+        """§5.2.5: the peer adds outgoing streams, our inbound ones. If we asked for them
+        (§5.1.6) this is the answer: taken whatever our enable bits (they say what the peer
+        may ask; this it was asked) and our max_instreams (the user asked)."""
+        r, asked = self.request, self._our_add_in(p)
+        if r is not None and asked is not None:
+            del r.waiting[asked.request_seq]
+            self.extra_in -= asked.new_streams
+            self._finish_if_answered()
+        elif not self.enabled & ENABLE_CHANGE_ASSOC_REQ:
             return DENIED
+        recv, out = self.data.receiver, self.data.sender.outbound_streams
         n = self.assoc.inbound_streams + p.new_streams  # ours, less those asked ahead
-        if p.new_streams == 0 or n > self.max_instreams or n + self.extra_in > MAX_STREAMS:
+        limit = MAX_STREAMS if asked is not None else self.max_instreams
+        if p.new_streams == 0 or n > limit or n + self.extra_in > MAX_STREAMS:
+            if asked is not None:  # ours is over, unfulfilled: what it accepted goes back
+                recv.inbound_streams = self.assoc.inbound_streams + self.extra_in
+                self._event(StreamChangeEvent(self.assoc_id, STREAM_CHANGE_FAILED,
+                                              self.assoc.inbound_streams, out))  # fmt: skip
             return DENIED
-        self.data.receiver.inbound_streams = n + self.extra_in
-        self._changed(n, self.data.sender.outbound_streams)
-        self._event(StreamChangeEvent(self.assoc_id, 0, n, self.data.sender.outbound_streams))
+        recv.inbound_streams = n + self.extra_in
+        self._changed(n, out)
+        self._event(StreamChangeEvent(self.assoc_id, 0, n, out))
         return PERFORMED
 
     def _peer_add_in(self, p: w.AddIncomingStreamsRequestParam) -> int:
-        """§5.2.6: the peer wants more incoming streams: our outbound ones grow (SSN 0)."""
+        """§5.2.6: the peer wants more incoming streams: we ask to add as many outgoing
+        ones (§5.1.5) once the response has gone (``on_chunk``; module notes)."""
         if not self.enabled & ENABLE_CHANGE_ASSOC_REQ:
             return DENIED
-        s = self.data.sender
-        n = s.outbound_streams + p.new_streams
-        if p.new_streams == 0 or n > MAX_STREAMS:
+        if p.new_streams == 0 or self.data.sender.outbound_streams + p.new_streams > MAX_STREAMS:
             return DENIED
-        s.outbound_streams = n
-        self._changed(self.assoc.inbound_streams, n)
-        self._event(StreamChangeEvent(self.assoc_id, 0, self.assoc.inbound_streams, n))
+        if self.busy():
+            return IN_PROGRESS_ELSEWHERE  # one request of ours at a time
+        self.owed_add_out = p.new_streams
         return PERFORMED
 
     def _peer_assoc_reset(self, p: w.SsnTsnResetRequestParam, now: float) -> int:
@@ -562,10 +601,9 @@ class Reconfig:
                 s.outbound_streams += asked.new_streams  # §5.1.5
         else:
             self.extra_in -= asked.new_streams
-            if ok:
-                inbound += asked.new_streams  # §5.1.6: the peer's outbound streams grew
-            else:
-                recv.inbound_streams -= asked.new_streams  # taken back (module notes)
+            if ok:  # §5.2.6: the streams come, and are reported, with the peer's own
+                return  # Add Outgoing Streams Request (module notes); still accepted
+            recv.inbound_streams -= asked.new_streams  # taken back (module notes)
         flags = 0 if ok else STREAM_CHANGE_DENIED if denied else STREAM_CHANGE_FAILED
         self._changed(inbound, s.outbound_streams)
         self._event(StreamChangeEvent(self.assoc_id, flags, inbound, s.outbound_streams))
