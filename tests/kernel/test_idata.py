@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import sctpx.aio
 from sctpx.core import Config
 from sctpx.testing import check_capture, tshark_fields
@@ -110,6 +112,13 @@ def check_wire(pcap: Path, transport: str, idata: bool) -> None:
             assert report.chunk_count(DATA, src=src, dst=dst), f"no DATA {src}->{dst}:\n{text}"
 
 
+# Linux 6.1 numbers a message's fragments B, then FSN 0, 1, ... (RFC 8260 §2.1: B is FSN 0,
+# the next 1): each side takes the other's numbering wrongly (docs/interop.md). Strict:
+# when the receiver and sender accept Linux's numbering these XPASS and the mark goes.
+LINUX_FSN = pytest.mark.xfail(strict=True, reason="Linux 6.1's I-DATA FSN numbering (issue 15)")
+
+
+@LINUX_FSN
 def test_we_interleave_small_messages_with_a_large_one(kernel: KernelPeer, port: int,
                                                        tmp_path: Path) -> None:  # fmt: skip
     async def main() -> tuple[list[dict[str, Any]], list[tuple[int, bytes]]]:
@@ -145,6 +154,7 @@ def recs_ok(msgs: list[dict[str, Any]]) -> bool:
     return True
 
 
+@LINUX_FSN
 def test_kernel_interleaves_small_messages_with_a_large_one(kernel: KernelPeer, port: int,
                                                             tmp_path: Path) -> None:  # fmt: skip
     async def main() -> tuple[list[tuple[int, bytes]], list[dict[str, Any]]]:
