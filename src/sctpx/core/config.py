@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from .errors import einval
 from .scheduler import SCHEDULERS
 
+IDATA_FSN = ("auto", "rfc", "linux")  # Config.idata_fsn
+
 
 @dataclass(slots=True)
 class Config:
@@ -77,6 +79,18 @@ class Config:
     # 10 small messages through in 10 s where fcfs lets 826 through), and fcfs (Linux's
     # default) serves it better. Within a stream the order never changes.
     stream_scheduler: str = ""
+    # I-DATA fragment numbering we send (RFC 8260 §2.1). "rfc": the B fragment is FSN 0
+    # (implicit: its field holds the PPID), the next one 1, 2, ...; "linux": B, then 0, 1,
+    # ... as Linux (checked on 6.1) sends and, as a receiver, expects; "auto": RFC until
+    # the peer's own fragments show the Linux numbering (a fragment without B whose FSN
+    # is 0), then Linux for every message first sent from then on - if no fragmented
+    # message of ours has gone yet (Sender.follow_linux_fsn says why). Whatever this
+    # says, we receive either numbering (core.ireassembly). Decision (docs/interop.md,
+    # I-DATA with Linux): "auto" by default - it keeps to the RFC with RFC peers (usrsctp,
+    # sctpx) and follows Linux once it has shown itself; what it cannot know is a Linux
+    # peer that has not sent a fragmented message first: to send large messages to Linux
+    # before it does, say "linux" (nothing in the handshake tells Linux apart soundly).
+    idata_fsn: str = "auto"
     # Announce RE-CONFIG (RFC 6525 §3.1): stream reset and adding streams.
     reconfig: bool = True
     # SCTP_ENABLE_STREAM_RESET (RFC 6525 §6.3.1): which of the peer's requests we accept
@@ -110,6 +124,8 @@ def check_config(cfg: Config) -> None:
         raise einval("sack_delay must be within 0..0.5 s (RFC 9260 §6.2)")
     if cfg.stream_scheduler and cfg.stream_scheduler not in SCHEDULERS:
         raise einval(f"stream_scheduler must be one of {', '.join(SCHEDULERS)}")
+    if cfg.idata_fsn not in IDATA_FSN:
+        raise einval(f"idata_fsn must be one of {', '.join(IDATA_FSN)}")
     if cfg.pd_point < 0:
         raise einval("pd_point must be >= 0")
     if cfg.mtu < 576 or cfg.max_burst < 1:

@@ -44,6 +44,8 @@ class DataPath:
         self.receiver = Receiver(peer_tsn, inbound, buffer_limit=cfg.a_rwnd,
                                  sack_delay=cfg.sack_delay, pd_point=cfg.pd_point,
                                  interleaving=interleaving)  # fmt: skip
+        if interleaving and cfg.idata_fsn == "auto":  # the peer's numbering is ours then
+            self.receiver.on_peer_linux_fsn(self.sender.follow_linux_fsn)
         self.pr_sctp = pr_sctp
         self.last_data_from: str | None = None
         self._rtx_dst: str | None = None

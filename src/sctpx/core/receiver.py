@@ -46,6 +46,7 @@ Not done here: reneging (§6.2's "SHOULD drop the largest TSN held").
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 from typing import NamedTuple
@@ -347,8 +348,15 @@ class Receiver:
         assert q is not None  # the association sends I-DATA here only if negotiated
         verdict = self._admit(chunk.tsn, chunk.stream_id, len(chunk.user_data), chunk.flags, now)
         if verdict is DataVerdict.NEW:
-            self.buffered -= q.add(chunk, ReceivedMessage)
+            self.buffered -= q.add(chunk, ReceivedMessage, self._map)
+        if q.probes:  # the peer's fragment numbering is not known yet: known now?
+            self.buffered -= q.settle(self._map, ReceivedMessage)
         return verdict
+
+    def on_peer_linux_fsn(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the peer's I-DATA fragments show the Linux numbering."""
+        if self._idata is not None:
+            self._idata.on_linux = callback
 
     def _admit(self, tsn: int, sid: int, n: int, flags: int, now: float) -> DataVerdict:
         """The TSN map and window rules of on_data, for I-DATA; NEW: taken (counted)."""
@@ -607,8 +615,8 @@ class Receiver:
         every part of it that has arrived in sequence."""
         if self._idata is not None:
             start = not (self._ready or self._unconsumed) and self._half_full()
-            self._idata.partial_delivery(start, self.pd_point, self.mtu, self.a_rwnd,
-                                         ReceivedMessage)  # fmt: skip
+            self.buffered -= self._idata.partial_delivery(start, self.pd_point, self.mtu,
+                                                          self.a_rwnd, ReceivedMessage)  # fmt: skip
             return
         if self._pd is None:
             if self._ready or self._unconsumed or self._pd_parts:
@@ -702,7 +710,7 @@ class Receiver:
             self.stats.forward_tsn_ignored += 1
             return
         tmap.forward(new_cum)
-        self.buffered -= q.forward(chunk.entries, self.inbound_streams)
+        self.buffered -= q.forward(chunk.entries, self.inbound_streams, tmap, ReceivedMessage)
 
     def _drop_partials(self, cum: int) -> None:
         """§3.6: remove every partial message still missing a TSN at or below ``cum``.

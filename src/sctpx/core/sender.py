@@ -54,6 +54,7 @@ class OutMessage:
     chunks_left: int = 0  # fragments not yet acknowledged
     sent: bool = False
     abandoned: bool = False
+    fsn_shift: int = 0  # I-DATA: wire FSN = fsn - this after B: 0 (RFC 8260 §2.1), 1 (Linux)
 
 
 @dataclass(slots=True, eq=False)
@@ -76,7 +77,7 @@ class OutChunk:
     missing: int = 0  # miss indications (§7.2.4)
     seen: int = 0  # the last SACK round whose gap blocks covered it
     fast_rtx: bool = False  # already fast-retransmitted once
-    fsn: int = 0  # I-DATA: its place in the message (RFC 8260 §2.1)
+    fsn: int = 0  # I-DATA: its place in the message, B = 0 (RFC 8260 §2.1)
 
 
 @dataclass(slots=True, eq=False)
@@ -109,6 +110,10 @@ class Sender:
         # RFC 8260: I-DATA (and I-FORWARD-TSN) instead of DATA (and FORWARD TSN).
         self.interleaving = interleaving
         self.header = IDATA_HEADER if interleaving else DATA_HEADER
+        # Config.idata_fsn: 1 numbers fragments after B from 0 (Linux), 0 from 1 (RFC 8260
+        # §2.1); "auto" starts with the RFC's and may follow the peer (follow_linux_fsn).
+        self.fsn_shift = 1 if cfg.idata_fsn == "linux" else 0
+        self.fragmented_sent = False  # a message in several I-DATA chunks has gone
         self.initial_tsn = initial_tsn
         self.outbound_streams = outbound_streams
         self.peer_rwnd = peer_rwnd
@@ -308,14 +313,28 @@ class Sender:
     def _idata(self, c: OutChunk, m: OutMessage, seq: int) -> w.IDataChunk:
         """RFC 8260 §2.1: the MID, from the stream's ordered or unordered counter at the
         message's first transmission (so one abandoned unsent leaves no hole); the PPID in
-        the first fragment, the FSN in the others."""
+        the first fragment, the FSN in the others, numbered as was due when the message
+        first went (Config.idata_fsn; a message keeps its numbering)."""
         if m.ssn < 0:
             counters = self.next_umid if m.unordered else self.next_ssn
             m.ssn = counters.get(m.stream_id, 0)
             counters[m.stream_id] = (m.ssn + 1) & MASK
-        pf = m.ppid if c.fsn == 0 else c.fsn & MASK
+            m.fsn_shift = self.fsn_shift
+            if not c.flags & w.FLAG_END:
+                self.fragmented_sent = True
+        pf = m.ppid if c.fsn == 0 else (c.fsn - m.fsn_shift) & MASK
         return w.IDataChunk(self.tsn(seq), m.stream_id, m.ssn, pf, m.data[c.begin : c.end],
                             c.flags)  # fmt: skip
+
+    def follow_linux_fsn(self) -> None:
+        """The peer numbers its fragments the Linux way (core.ireassembly): with "auto",
+        messages first sent from now on are numbered so too (Config.idata_fsn) - unless a
+        fragmented message has gone already. Decision: the peer then knows our numbering
+        as the RFC's (an sctpx peer on "linux" settles on it), and a change would leave it
+        a message that looks whole without its second fragment; Linux itself could not
+        reassemble that first message anyway, so little is lost by keeping to it."""
+        if self.cfg.idata_fsn == "auto" and not self.fragmented_sent:
+            self.fsn_shift = 1
 
     def restart(self, initial_tsn: int) -> None:
         """RFC 6525 §5.1.4 / §5.2.4 (SSN/TSN Reset): TSNs start again at ``initial_tsn`` and
