@@ -1,13 +1,17 @@
 """Property test: whatever the messages, streams, scheduler and network, every message
 arrives exactly once and intact, in order per stream when ordered - with DATA and with
-I-DATA (RFC 9260 §6.6, §6.9; RFC 8260 §2.2)."""
+I-DATA (RFC 9260 §6.6, §6.9; RFC 8260 §2.2), the sender numbering its I-DATA fragments
+the RFC's way or Linux's (Config.idata_fsn), the receiver on "auto"."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sctpx.core import Config
+from sctpx.core.config import IDATA_FSN
 from sctpx.core.events import DataReceived
 from sctpx.core.scheduler import SCHEDULERS
 from sctpx.sim import ANY
@@ -27,14 +31,16 @@ message = st.tuples(st.integers(0, 4), st.booleans(), st.integers(1, 5000))
     duplicate=st.floats(0, 0.1),
     reorder=st.floats(0, 0.2),
     small_buffer=st.booleans(),
+    fsn=st.sampled_from(IDATA_FSN),
 )
 def test_every_message_once_in_order_per_stream(
     seed: int, messages: list[tuple[int, bool, int]], interleaving: bool, scheduler: str,
-    loss: float, duplicate: float, reorder: float, small_buffer: bool,
+    loss: float, duplicate: float, reorder: float, small_buffer: bool, fsn: str,
 ) -> None:  # fmt: skip
     cfg = Config(num_ostreams=5, max_instreams=5, interleaving=interleaving,
                  stream_scheduler=scheduler, a_rwnd=8000 if small_buffer else 131072)  # fmt: skip
-    p = make_pair(seed=seed, client_cfg=cfg, server_cfg=cfg, server_addrs=(P1,))
+    p = make_pair(seed=seed, client_cfg=replace(cfg, idata_fsn=fsn), server_cfg=cfg,
+                  server_addrs=(P1,))  # fmt: skip
     aid = p.connectx([P1])
     assert p.run_until(lambda: established(p, aid) and p.up("s"), 10)
     p.net.link(ANY, ANY, loss=loss, duplicate=duplicate, reorder=reorder, jitter=0.003)
@@ -71,3 +77,6 @@ def test_every_message_once_in_order_per_stream(
     rx = p.server_assoc().data.receiver  # type: ignore[union-attr]
     rx.check_invariants()
     assert p.assoc(aid).interleaving is interleaving
+    if interleaving and any(len(d) > 1500 for _s, _u, d in sent.values()):  # fragmented
+        assert rx._idata is not None
+        assert rx._idata.peer_fsn == ("linux" if fsn == "linux" else "rfc")
