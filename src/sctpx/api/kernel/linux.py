@@ -52,6 +52,14 @@ SCTP_SOCKOPT_PEELOFF = 102  # §9.2 sctp_peeloff
 SCTP_GET_PEER_ADDRS = 108  # §9.3 sctp_getpaddrs
 SCTP_GET_LOCAL_ADDRS = 109  # §9.5 sctp_getladdrs
 SCTP_SOCKOPT_CONNECTX3 = 111  # §9.9 sctp_connectx: the id also for EINPROGRESS
+SCTP_RECONFIG_SUPPORTED = 117  # Linux's: offer RE-CONFIG (RFC 6525) to new associations
+SCTP_ENABLE_STREAM_RESET = 118  # RFC 6525 §6.3.1
+SCTP_RESET_STREAMS = 119  # RFC 6525 §6.3.2
+SCTP_RESET_ASSOC = 120  # RFC 6525 §6.3.3
+SCTP_ADD_STREAMS = 121  # RFC 6525 §6.3.4
+SCTP_STREAM_SCHEDULER = 123  # RFC 8260 §4.3.2
+SCTP_STREAM_SCHEDULER_VALUE = 124  # RFC 8260 §4.3.3
+SCTP_INTERLEAVING_SUPPORTED = 125  # RFC 8260 §4.3.1
 SCTP_EVENT = 127  # §6.2.2
 SCTP_REMOTE_UDP_ENCAPS_PORT = 132  # RFC 6951 §6.1 (FreeBSD and sctpx number it 36)
 
@@ -107,6 +115,15 @@ UDPENCAPS = struct.Struct("=i4x128sH6x")  # struct sctp_udpencaps, storage at of
 GETADDRS_HEAD = struct.Struct("=iI")  # struct sctp_getaddrs: assoc_id, addr_num (then addresses)
 GETADDRS_OLD = struct.Struct("@iiP")  # struct sctp_getaddrs_old: id, byte count, pointer
 PEELOFF = struct.Struct("=ii")  # sctp_peeloff_arg_t: associd, sd
+# struct sctp_reset_streams (RFC 6525 §6.3.2): assoc_id, flags, number_streams, then the
+# streams (u16 each); struct sctp_add_streams (§6.3.4): assoc_id, instrms, outstrms;
+# struct sctp_stream_value (RFC 8260 §4.3.3): assoc_id, stream_id, stream_value.
+RESET_STREAMS_HEAD = struct.Struct("=iHH")
+ADD_STREAMS = struct.Struct("=iHH")
+STREAM_VALUE = struct.Struct("=iHH")
+# SCTP_STREAM_SCHEDULER values: enum sctp_sched_type, FCFS 0, PRIO 1, RR 2 in Linux 6.1
+# (its SCTP_SS_MAX; 3 and above are EINVAL there), FC 3 and WFQ 4 since Linux 6.4.
+# sctpx's SCTP_SS_* have the same numbers (SCTP_SS_RR_PKT is sctpx's own).
 
 _IN = struct.Struct("=H2s4s8x")  # sockaddr_in: family (host order), port, address
 _IN6 = struct.Struct("=H2sI16sI")  # sockaddr_in6: family, port, flowinfo, address, scope

@@ -11,6 +11,16 @@ aborted, ECONNRESET; our own ABORT: ECONNABORTED; no chunk: retransmissions
 exhausted, ETIMEDOUT; CANT_STR_ASSOC with a cause: ECONNREFUSED) and 0 where
 it does not (CANT_STR_ASSOC after a cause-less ABORT or a timeout look the
 same): a blocking connectx and SO_ERROR still give the errno.
+
+RFC 6525 §6.1, as measured on Linux 6.1: SCTP_STREAM_RESET_EVENT is as the RFC says.
+SCTP_ASSOC_RESET_EVENT has the two TSNs the other way round: Linux puts the peer's
+next TSN in ``assocreset_local_tsn`` and ours in ``_remote_tsn`` (the TSNs of the
+messages that follow show it, on both ends): swapped back here, so ``local_tsn`` is
+ours as RFC 6525 and the userspace backend say; a refused one carries 0 and 0 (Linux
+does not say the current TSNs). SCTP_STREAM_CHANGE_EVENT carries the numbers of
+streams added (or asked for, when refused), not the totals of §6.1.3: with
+``totals`` (the socket's SCTP_STATUS) the event has the totals as the association
+has them when the event is read.
 """
 
 from __future__ import annotations
@@ -18,11 +28,13 @@ from __future__ import annotations
 import errno
 import socket
 import struct
+from collections.abc import Callable
 
 from ...core.events import (
     AdaptationIndication,
     AssocChange,
     AssocChangeState,
+    AssocResetEvent,
     Event,
     PartialDeliveryAborted,
     PeerAddrChange,
@@ -31,6 +43,8 @@ from ...core.events import (
     SenderDry,
     SendFailed,
     ShutdownEvent,
+    StreamChangeEvent,
+    StreamResetEvent,
 )
 from ...wire import decode_causes
 from ...wire.errors import ParseError
@@ -49,6 +63,11 @@ _SEND_FAILED_OLD = struct.Struct("=HHIIHHH2x4sIIIIii")
 _SHUTDOWN = struct.Struct("=HHIi")  # §6.1.5 struct sctp_shutdown_event (and sender_dry §6.1.9)
 _ADAPTATION = struct.Struct("=HHIIi")  # §6.1.6 struct sctp_adaptation_event
 _PDAPI = struct.Struct("=HHIIiII")  # §6.1.7 struct sctp_pdapi_event
+# RFC 6525 §6.1: struct sctp_stream_reset_event (then the u16 streams), struct
+# sctp_assoc_reset_event, struct sctp_stream_change_event
+_STREAM_RESET = struct.Struct("=HHIi")
+_ASSOC_RESET = struct.Struct("=HHIiII")
+_STREAM_CHANGE = struct.Struct("=HHIiHH")
 
 _SAC_STATES = [AssocChangeState.COMM_UP, AssocChangeState.COMM_LOST, AssocChangeState.RESTART,
                AssocChangeState.SHUTDOWN_COMP, AssocChangeState.CANT_STR_ASSOC]  # fmt: skip
@@ -115,8 +134,31 @@ def _send_failed_old(buf: bytes, length: int) -> SendFailed:
     return SendFailed(aid, data, sid, L.ppid_in(ppid), ctx, _ssf_errno(error), sent)
 
 
-def parse(buf: bytes) -> Event | None:
-    """One whole notification as its event; None for a kind sctpx has no object for."""
+def _stream_reset(buf: bytes, length: int) -> StreamResetEvent:
+    _t, flags, _len, aid = _STREAM_RESET.unpack_from(buf)
+    n = max(0, length - _STREAM_RESET.size) // 2
+    return StreamResetEvent(aid, flags, struct.unpack_from(f"={n}H", buf, _STREAM_RESET.size))
+
+
+def _assoc_reset(buf: bytes) -> AssocResetEvent:
+    _t, flags, _len, aid, peers, ours = _ASSOC_RESET.unpack_from(buf)
+    return AssocResetEvent(aid, flags, ours, peers)  # Linux's two the other way round
+
+
+def _stream_change(buf: bytes, totals: Callable[[int], tuple[int, int]] | None
+                   ) -> StreamChangeEvent:  # fmt: skip
+    _t, flags, _len, aid, ins, outs = _STREAM_CHANGE.unpack_from(buf)
+    if totals is not None:
+        ins, outs = totals(aid)
+    return StreamChangeEvent(aid, flags, ins, outs)
+
+
+def parse(buf: bytes, totals: Callable[[int], tuple[int, int]] | None = None) -> Event | None:
+    """One whole notification as its event; None for a kind sctpx has no object for.
+
+    ``totals(assoc_id)``: that association's (inbound, outbound) streams now, for a
+    SCTP_STREAM_CHANGE_EVENT (without it, the event has Linux's numbers, of streams added).
+    """
     if len(buf) < _HEAD.size:
         return None
     kind, _flags, length = _HEAD.unpack_from(buf)
@@ -141,4 +183,10 @@ def parse(buf: bytes) -> Event | None:
     if kind == C.SCTP_PARTIAL_DELIVERY_EVENT:
         _t, _f, _l, _ind, aid, stream, seq = _PDAPI.unpack_from(buf)
         return PartialDeliveryAborted(aid, stream, seq)
+    if kind == C.SCTP_STREAM_RESET_EVENT and length >= _STREAM_RESET.size:
+        return _stream_reset(buf, length)
+    if kind == C.SCTP_ASSOC_RESET_EVENT and length >= _ASSOC_RESET.size:
+        return _assoc_reset(buf)
+    if kind == C.SCTP_STREAM_CHANGE_EVENT and length >= _STREAM_CHANGE.size:
+        return _stream_change(buf, totals)
     return None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import constants as C
 from ..addresses import check_ip, err
+from ..interleave import OPTIONS as _INTERLEAVE
 from ..options import (
     AssocParams,
     EventSubscription,
@@ -27,6 +28,7 @@ from ..options import (
     Status,
     UdpEncaps,
 )
+from ..reconfig import OPTIONS as _RECONFIG
 from . import linux as L
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 _ZERO_SS = bytes(L.SS_SIZE)
 _INT = struct.Struct("=i")
 _U32 = struct.Struct("=I")
+_STREAMS = _RECONFIG | _INTERLEAVE  # streams.py's (loaded on first use: it imports this)
 
 
 def _storage(sock: KernelSocket, addr: tuple[str, int] | None) -> bytes:
@@ -108,6 +111,10 @@ def setsockopt(sock: KernelSocket, level: int, name: int, value: Any) -> None:
             raise err(errno.EINVAL, "port")
         _set(sock, L.SCTP_REMOTE_UDP_ENCAPS_PORT, L.UDPENCAPS.pack(
             value.assoc_id, _storage(sock, value.address), _socket.htons(value.port)))  # fmt: skip
+    elif name in _STREAMS:  # RFC 6525 §6.3, RFC 8260 §4.3 (streams.py)
+        from . import streams
+
+        streams.setsockopt(sock, name, value)
     elif name == C.SCTPX_INIT_STAGGER:
         raise _unsupported(name, "the kernel has no staggered INIT (it tries one address "
                            "after another, each after an RTO)")  # fmt: skip
@@ -206,6 +213,10 @@ def getsockopt(sock: KernelSocket, level: int, name: int, arg: Any = None) -> An
                   L.UDPENCAPS.pack(aid, _storage(sock, addr), 0))  # fmt: skip
         a, _ss, port = L.UDPENCAPS.unpack(out)
         return UdpEncaps(a, addr, _socket.ntohs(port))
+    if name in _STREAMS:
+        from . import streams
+
+        return streams.getsockopt(sock, name, arg)
     if name == C.SCTPX_INIT_STAGGER:
         raise _unsupported(name, "the kernel has no staggered INIT")
     raise OSError(errno.ENOPROTOOPT, f"option {name}")

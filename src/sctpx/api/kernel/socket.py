@@ -95,10 +95,18 @@ class KernelSocket(_BaseSocket):
         self._listening = False
         self._assoc_id = 0  # one-to-one: its association, once connectx started one
         self._bound = Bound()
+        self._frag_interleave = 0  # the SCTP_FRAGMENT_INTERLEAVE level set (streams.py)
+        self._assoc_reset_at: dict[int, float] = {}  # SCTP_RESET_ASSOC's 30 s (streams.py)
+        # sctp_recv: the parts read of messages not yet whole, by (assoc id, stream, unordered)
+        self._parts: dict[tuple[int, int, int], tuple[RcvInfo, list[bytes]]] = {}
         self._sock.setblocking(True)
         if _sock is None:  # accepted and peeled-off sockets inherit these
             self._sock.setsockopt(L.SOL_SCTP, L.SCTP_RECVRCVINFO, 1)
             self._sock.setsockopt(L.SOL_SCTP, L.SCTP_RECVNXTINFO, 1)
+            # offer RE-CONFIG (RFC 6525) as the userspace stack does (Config.reconfig),
+            # whatever net.sctp.reconf_enable says (streams.py)
+            with contextlib.suppress(OSError):
+                L.setsockopt_rc(self._fd, L.SCTP_RECONFIG_SUPPORTED, L.ASSOC_VALUE.pack(0, 1))
         with _REG_LOCK:
             _REGISTRY[self._fd] = self
 
@@ -270,6 +278,7 @@ class KernelSocket(_BaseSocket):
             raise err(errno.EINVAL, "the socket is not a listening SOCK_STREAM socket")
         conn, addr = self._call(self._sock.accept, "accept")
         child = KernelSocket._wrap(conn, self.family, C.SOCK_STREAM)
+        child._frag_interleave = self._frag_interleave
         return child, L.plain_addr(addr)
 
     def peeloff(self, assoc_id: int) -> KernelSocket:
@@ -284,6 +293,7 @@ class KernelSocket(_BaseSocket):
         sock = _socket.socket(self.family, C.SOCK_SEQPACKET, C.IPPROTO_SCTP, fileno=fd)
         child = KernelSocket._wrap(sock, self.family, C.SOCK_STREAM)
         child._assoc_id = assoc_id
+        child._frag_interleave = self._frag_interleave
         return child
 
     # ----- data -----
@@ -365,11 +375,16 @@ class KernelSocket(_BaseSocket):
                 if not more:
                     break
                 data += more
-            ev = notify.parse(data)
+            ev = notify.parse(data, self._stream_totals)
             return ev, anc, mflags, None
         if not data and not mflags & C.MSG_EOR:
             raise err(errno.ENOTCONN, "the association has ended")
         return data, anc, mflags, addr
+
+    def _stream_totals(self, assoc_id: int) -> tuple[int, int]:
+        from .streams import stream_totals
+
+        return stream_totals(self, assoc_id)
 
     def _next(self, bufsize: int) -> tuple[Any, list[tuple[int, int, bytes]], int, Any]:
         """The next message part or known notification (kinds sctpx has no object for: skipped)."""
@@ -402,18 +417,27 @@ class KernelSocket(_BaseSocket):
         return data, info, nxt, int(mflags & C.MSG_EOR)
 
     def sctp_recv(self) -> Event:
-        """The next whole message (DataReceived) or notification object."""
-        data, anc, mflags, _addr = self._next(1 << 16)
-        if mflags & C.MSG_NOTIFICATION:
-            ev: Event = data
-            return ev
-        parts = [data]
-        while not mflags & C.MSG_EOR:
-            more, _a, mflags, _f = self._recvmsg(1 << 16)
-            parts.append(more)
-        info, _nxt = _rcvinfo(anc)
-        return DataReceived(info.assoc_id, info.sid, info.ppid, b"".join(parts),
-                            bool(info.flags & C.SCTP_UNORDERED), info.tsn, info.ssn)  # fmt: skip
+        """The next whole message (DataReceived) or notification object.
+
+        The kernel's parts of a message are joined; parts of other messages that come
+        between them (other associations', or with I-DATA and SCTP_FRAGMENT_INTERLEAVE
+        other streams') are kept until their own messages are whole.
+        """
+        while True:
+            data, anc, mflags, _addr = self._next(1 << 16)
+            if mflags & C.MSG_NOTIFICATION:
+                ev: Event = data
+                return ev
+            info, _nxt = _rcvinfo(anc)
+            key = (info.assoc_id, info.sid, info.flags & C.SCTP_UNORDERED)
+            first, parts = self._parts.pop(key, (info, []))
+            parts.append(bytes(data))
+            if not mflags & C.MSG_EOR:
+                self._parts[key] = (first, parts)
+                continue
+            return DataReceived(first.assoc_id, first.sid, first.ppid, b"".join(parts),
+                                bool(first.flags & C.SCTP_UNORDERED), first.tsn,
+                                first.ssn)  # fmt: skip
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """One-to-one: the next message's bytes (notifications are skipped); b"" at the end."""
