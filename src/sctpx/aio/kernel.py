@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api import constants as C
 from ..core import AssocChange, AssocChangeState, Event, PeerAddrChange, ShutdownEvent
+from ..core.events import StreamChangeEvent
 from ._util import Signal, oserror
 from .association import (
     _ENDS,
@@ -44,7 +45,8 @@ log = logging.getLogger("sctpx.aio")
 RECV_BUFSIZE = 1 << 18  # one recvmsg; a longer message comes in parts (Message.complete)
 RECV_QUEUE_LIMIT = 1 << 18  # bytes read and not yet taken by recv() before reading pauses
 _EVENTS = (C.SCTP_ASSOC_CHANGE, C.SCTP_PEER_ADDR_CHANGE, C.SCTP_REMOTE_ERROR,
-           C.SCTP_SEND_FAILED_EVENT, C.SCTP_SHUTDOWN_EVENT)  # fmt: skip
+           C.SCTP_SEND_FAILED_EVENT, C.SCTP_SHUTDOWN_EVENT, C.SCTP_STREAM_RESET_EVENT,
+           C.SCTP_ASSOC_RESET_EVENT, C.SCTP_STREAM_CHANGE_EVENT)  # fmt: skip
 _STATES = {C.SCTP_ACTIVE: "ACTIVE", C.SCTP_PF: "PF", C.SCTP_INACTIVE: "INACTIVE",
            C.SCTP_UNCONFIRMED: "UNCONFIRMED"}  # fmt: skip
 
@@ -193,6 +195,8 @@ class KernelAssociation(Association):
             self._data_sig.fire()
         elif isinstance(ev, PeerAddrChange):
             self._peers = self._addrs(self._sock.getpaddrs) or self._peers
+        elif isinstance(ev, StreamChangeEvent) and ev.outbound_streams:  # RFC 6525: added
+            self._ostreams, self._istreams = ev.outbound_streams, ev.inbound_streams
 
     def _lost(self, code: int) -> None:
         ev = AssocChange(self._aid, AssocChangeState.COMM_LOST, code, self._ostreams,
@@ -312,16 +316,96 @@ class KernelAssociation(Association):
         except OSError as e:
             raise oserror(e.errno or errno.EINVAL, f"set_primary {ip}") from None
 
+    # ----- streams: RFC 6525 reconfiguration, RFC 8260 schedulers (api/kernel/streams.py) --
+
+    def _option(self, name: int, value: Any) -> None:
+        """setsockopt on the association's socket: its errors are the socket API's."""
+        if self._end is not None:
+            raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
+        self._sock.setsockopt(C.IPPROTO_SCTP, name, value)
+
+    def _ask(self, bit: int) -> None:
+        """Linux sends a RE-CONFIG request only with its bit in the association's
+        SCTP_ENABLE_STREAM_RESET, which also lets the peer's requests of that kind in (and
+        must: the answer to an incoming-stream reset or to Add Incoming Streams is the
+        peer's own request). Set here, as the kernel association has no Config."""
+        from ..api.options import AssocValue
+
+        if self._end is not None:
+            raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
+        with contextlib.suppress(OSError):  # the request then says why
+            have = self._sock.getsockopt(C.IPPROTO_SCTP, C.SCTP_ENABLE_STREAM_RESET, 0)
+            if not have.assoc_value & bit:
+                self._option(C.SCTP_ENABLE_STREAM_RESET, AssocValue(0, have.assoc_value | bit))
+
     def reset_streams(
         self, streams: Sequence[int] = (), *, outgoing: bool = True, incoming: bool = False
     ) -> None:
-        raise oserror(errno.EOPNOTSUPP, "stream reset on the kernel backend is not built yet")
+        """SCTP_RESET_STREAMS (RFC 6525 §6.3.2), as on the userspace backend; the outcome is
+        a StreamResetEvent in :meth:`events`. The kernel's differences: EAGAIN while
+        messages for those streams wait unsent (the userspace stack holds the request), and
+        asking enables the peer's stream resets on this association too (see ``_ask``)."""
+        from ..api.options import ResetStreams
+
+        flags = (C.SCTP_STREAM_RESET_OUTGOING if outgoing else 0) | (
+            C.SCTP_STREAM_RESET_INCOMING if incoming else 0)  # fmt: skip
+        if not flags:
+            raise oserror(errno.EINVAL, "neither incoming nor outgoing streams to reset")
+        self._ask(C.SCTP_ENABLE_RESET_STREAM_REQ)
+        self._option(C.SCTP_RESET_STREAMS, ResetStreams(0, flags, tuple(streams)))
 
     def add_streams(self, outgoing: int, incoming: int = 0) -> None:
-        raise oserror(errno.EOPNOTSUPP, "adding streams on the kernel backend is not built yet")
+        """SCTP_ADD_STREAMS (RFC 6525 §6.3.4): one StreamChangeEvent per kind; the
+        association's stream counts follow it. Asking enables the peer's additions too."""
+        from ..api.options import AddStreams
+
+        if outgoing < 0 or incoming < 0 or not (outgoing or incoming):
+            raise oserror(errno.EINVAL, f"cannot add {outgoing} outgoing, {incoming} incoming "
+                          "streams")  # fmt: skip
+        self._ask(C.SCTP_ENABLE_CHANGE_ASSOC_REQ)
+        self._option(C.SCTP_ADD_STREAMS, AddStreams(0, incoming, outgoing))
 
     def reset_assoc(self) -> None:
-        raise oserror(errno.EOPNOTSUPP, "SSN/TSN reset on the kernel backend is not built yet")
+        """SCTP_RESET_ASSOC (RFC 6525 §6.3.3): an AssocResetEvent. EAGAIN within 30 s of the
+        previous one, and (the kernel's) while any data is queued or in flight. Asking
+        enables the peer's SSN/TSN resets too."""
+        self._ask(C.SCTP_ENABLE_RESET_ASSOC_REQ)
+        self._option(C.SCTP_RESET_ASSOC, 0)
+
+    @property
+    def interleaving(self) -> bool:
+        """True if it uses I-DATA (RFC 8260; the kernel backend's aio does not offer it)."""
+        if self._end is not None:
+            return False
+        try:
+            v = self._sock.getsockopt(C.IPPROTO_SCTP, C.SCTP_INTERLEAVING_SUPPORTED, 0)
+        except OSError:
+            return False
+        return bool(v.assoc_value)
+
+    def set_stream_scheduler(self, name: str) -> None:
+        """SCTP_STREAM_SCHEDULER: "fcfs", "prio" or "rr" on Linux 6.1 ("wfq" from Linux 6.4;
+        "rr_pkt" EOPNOTSUPP); EINVAL for another name. The kernel's default is fcfs."""
+        from ..api.interleave import SCHEDULERS
+        from ..api.options import AssocValue
+
+        number = {n: k for k, n in SCHEDULERS.items()}.get(name)
+        if number is None:
+            raise oserror(errno.EINVAL, f"stream scheduler {name!r} not one of "
+                          f"{', '.join(SCHEDULERS.values())}")  # fmt: skip
+        self._option(C.SCTP_STREAM_SCHEDULER, AssocValue(0, number))
+
+    def set_stream_value(self, stream: int, value: int) -> None:
+        """SCTP_STREAM_SCHEDULER_VALUE: a stream's priority ("prio": lower first)."""
+        from ..api.options import StreamValue
+
+        self._option(C.SCTP_STREAM_SCHEDULER_VALUE, StreamValue(0, stream, value))
+
+    def stream_value(self, stream: int) -> int:
+        if self._end is not None:
+            raise oserror(errno.ENOTCONN, f"association {self._aid} has ended")
+        v = self._sock.getsockopt(C.IPPROTO_SCTP, C.SCTP_STREAM_SCHEDULER_VALUE, (0, stream))
+        return int(v.stream_value)
 
     # ----- sending -----
 
