@@ -11,6 +11,13 @@ one's fragments, so some reach the kernel before it is complete (Linux 6.1's sch
 finish a message before they change streams, so its own are not interleaved). tshark on
 the taps: I-DATA (64) chunks both ways, no DATA (0) chunk. And when only one side offers
 I-DATA, both keep to DATA.
+
+Fragment numbering (Config.idata_fsn, core.ireassembly): Linux 6.1 numbers a message's
+fragments B, then FSN 0, 1, ... and expects that back; RFC 8260 §2.1 counts B as 0, the
+next 1. We take either. What we send follows Linux ("auto", the default) once Linux has
+sent a fragmented message first; where we send first the test says ``idata_fsn="linux"``:
+against Linux there is no knowing before. tshark shows the FSN of the fragment after B,
+per side: 0 both ways.
 """
 
 from __future__ import annotations
@@ -21,8 +28,6 @@ import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 import sctpx.aio
 from sctpx.core import Config
@@ -43,6 +48,7 @@ from .vm import KernelPeer
 
 DATA, I_DATA, FORWARD_TSN, I_FORWARD_TSN = 0, 64, 192, 194
 BIG, SMALL, SMALL_COUNT = 300_000, 100, 20
+AFTER = 20_000  # a fragmented message of ours after Linux's
 INTL_SYSCTLS = {"net.sctp.intl_enable": "1", "net.sctp.reconf_enable": "1"}
 H, K = HOST["ipv4"][0], GUEST["ipv4"][0]
 
@@ -59,16 +65,17 @@ def sha16(data: bytes) -> str:
 
 @contextlib.asynccontextmanager
 async def session(
-    kernel: KernelPeer, port: int, *, ours: bool = True, theirs: bool = True
+    kernel: KernelPeer, port: int, *, ours: bool = True, theirs: bool = True, fsn: str = "auto"
 ) -> AsyncIterator[tuple[sctpx.aio.Association, KernelReconf]]:
-    """kreconf.py (I-DATA offered if ``theirs``) and our association to it (if ``ours``)."""
+    """kreconf.py (I-DATA offered if ``theirs``) and our association to it (I-DATA offered
+    if ``ours``; ``fsn``: our Config.idata_fsn)."""
     for name, value in INTL_SYSCTLS.items():
         kernel.set_sysctl(name, value)
     extra = "--sched rr" + (" --intl" if theirs else "")
     k = await asyncio.to_thread(KernelReconf, kernel, port, [K], 7, extra)
     try:
         async with stack_for(kernel.transport) as stack:
-            cfg = Config(interleaving=ours, stream_scheduler="rr")
+            cfg = Config(interleaving=ours, stream_scheduler="rr", idata_fsn=fsn)
             assoc = await sctpx.aio.connectx([(K, port)], local=[H], stack=stack, timeout=10,
                                              config=cfg)  # fmt: skip
             await asyncio.to_thread(k.wait, lambda r: r.get("ev") == "up", "COMM_UP")
@@ -112,17 +119,31 @@ def check_wire(pcap: Path, transport: str, idata: bool) -> None:
             assert report.chunk_count(DATA, src=src, dst=dst), f"no DATA {src}->{dst}:\n{text}"
 
 
-# Linux 6.1 numbers a message's fragments B, then FSN 0, 1, ... (RFC 8260 §2.1: B is FSN 0,
-# the next 1): each side takes the other's numbering wrongly (docs/interop.md). Strict:
-# when the receiver and sender accept Linux's numbering these XPASS and the mark goes.
-LINUX_FSN = pytest.mark.xfail(strict=True, reason="Linux 6.1's I-DATA FSN numbering (issue 15)")
+def second_fsns(pcap: Path) -> dict[str, set[int]]:
+    """Per source address, the FSNs on the wire of the I-DATA fragments that follow a
+    message's B fragment (the lowest FSN without B per stream and MID): {1} in RFC 8260's
+    numbering, {0} in Linux's."""
+    fields = ["ip.src", "sctp.data_sid", "sctp.data_mid", "sctp.data_b_bit", "sctp.data_fsn"]
+    lowest: dict[tuple[str, str, str], int] = {}
+    for src, sids, mids, bbits, fsns in tshark_fields(pcap, fields, "sctp.data_mid", (UDP_PORT,)):
+        fsn_of_non_b = iter(fsns.split(",") if fsns else [])  # tshark shows no FSN with B
+        for sid, mid, b in zip(sids.split(","), mids.split(","), bbits.split(","), strict=True):
+            if b in ("1", "True"):
+                continue
+            key = (src.split(",")[0], sid, mid)
+            lowest[key] = min(lowest.get(key, 1 << 32), int(next(fsn_of_non_b)))
+    out: dict[str, set[int]] = {H: set(), K: set()}
+    for (src, _sid, _mid), fsn in lowest.items():
+        out.setdefault(src, set()).add(fsn)
+    return out
 
 
-@LINUX_FSN
 def test_we_interleave_small_messages_with_a_large_one(kernel: KernelPeer, port: int,
                                                        tmp_path: Path) -> None:  # fmt: skip
     async def main() -> tuple[list[dict[str, Any]], list[tuple[int, bytes]]]:
-        async with session(kernel, port) as (assoc, k):
+        # We send a fragmented message before Linux has: only "linux" says how to number it
+        # (on "auto" we would number it the RFC's way and Linux would never reassemble it).
+        async with session(kernel, port, fsn="linux") as (assoc, k):
             assoc.send(payload("big", 1, BIG), stream=0)
             for i in range(1, SMALL_COUNT + 1):
                 assoc.send(payload("small", i, SMALL), stream=1)
@@ -138,6 +159,9 @@ def test_we_interleave_small_messages_with_a_large_one(kernel: KernelPeer, port:
     assert recs_ok(msgs)
     assert back == [(1, payload("back", i, 100)) for i in (1, 2, 3)]
     check_wire(pcap, kernel.transport, idata=True)
+    fsns = second_fsns(pcap)
+    print(f"\nFSN after B on the wire: {fsns}")
+    assert fsns == {H: {0}, K: set()}, fsns  # Linux's "back" messages are not fragmented
 
 
 def recs_ok(msgs: list[dict[str, Any]]) -> bool:
@@ -154,11 +178,11 @@ def recs_ok(msgs: list[dict[str, Any]]) -> bool:
     return True
 
 
-@LINUX_FSN
 def test_kernel_interleaves_small_messages_with_a_large_one(kernel: KernelPeer, port: int,
                                                             tmp_path: Path) -> None:  # fmt: skip
-    async def main() -> tuple[list[tuple[int, bytes]], list[dict[str, Any]]]:
-        async with session(kernel, port) as (assoc, k):
+    async def main() -> tuple[list[tuple[int, bytes]], list[dict[str, Any]],
+                              list[dict[str, Any]]]:  # fmt: skip
+        async with session(kernel, port) as (assoc, k):  # idata_fsn "auto"
             # one command, so that the small messages are queued while the large one goes
             reader = asyncio.ensure_future(receive(assoc, 1 + SMALL_COUNT))
             await asyncio.to_thread(k.command, "send 0 1 300000 big")
@@ -167,11 +191,16 @@ def test_kernel_interleaves_small_messages_with_a_large_one(kernel: KernelPeer, 
             for i in range(1, 4):
                 assoc.send(payload("fwd", i, 100), stream=1)
             recs = await asyncio.to_thread(k.messages, "fwd", 3, 20)
-            return got, [{"sid": s, "ssn": n} for s, n in recs]
+            # and a fragmented one: "auto" has seen Linux's numbering, so it numbers so too
+            assoc.send(payload("after", 1, AFTER), stream=2)
+            await asyncio.to_thread(k.messages, "after", 1, 20)
+            after = [r for r in k.proc.records() if r.get("ev") == "msg"
+                     and r["head"].startswith("after-")]  # fmt: skip
+            return got, [{"sid": s, "ssn": n} for s, n in recs], after
 
     pcap = tmp_path / "taps.pcapng"
     with TapCapture(pcap):
-        got, fwd = run(main(), timeout=120)
+        got, fwd, after = run(main(), timeout=120)
     big = [(s, d) for s, d in got if d.startswith(b"big-")]
     small = [(s, d) for s, d in got if d.startswith(b"small-")]
     want = payload("big", 1, BIG)
@@ -180,7 +209,12 @@ def test_kernel_interleaves_small_messages_with_a_large_one(kernel: KernelPeer, 
     # No order check this way: Linux 6.1's schedulers (RR included) serve a message whole
     # before they move to another stream, so its small ones come after the large one.
     assert [r["sid"] for r in fwd] == [1, 1, 1]
+    want_after = [(2, AFTER, sha16(payload("after", 1, AFTER)))]
+    assert [(r["sid"], r["len"], r["sha"]) for r in after] == want_after, after
     check_wire(pcap, kernel.transport, idata=True)
+    fsns = second_fsns(pcap)
+    print(f"\nFSN after B on the wire: {fsns}")
+    assert fsns == {K: {0}, H: {0}}, fsns
 
 
 def test_only_we_offer_idata_so_data_it_is(kernel: KernelPeer, port: int,
